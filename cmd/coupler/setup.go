@@ -1,0 +1,15 @@
+package main
+
+import "github.com/spf13/cobra"
+
+func init() {
+	register(func(g *globals) *cobra.Command {
+		return &cobra.Command{
+			Use:   "setup",
+			Short: "Assisted setup of the connection",
+			RunE: func(cmd *cobra.Command, args []string) error {
+				return notBuilt("coupler setup")
+			},
+		}
+	})
+}
