@@ -1,0 +1,122 @@
+// Package store persists everything coupler knows behind one interface, with
+// a SQLite implementation (the embedded default) and a PostgreSQL one (for
+// several instances). Both pass the same conformance suite.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/coupler/coupler/internal/mapping"
+	"github.com/coupler/coupler/internal/setup"
+	"github.com/coupler/coupler/internal/syncer"
+	"github.com/coupler/coupler/internal/users"
+)
+
+// ErrNotFound is returned when a looked-up row does not exist.
+var ErrNotFound = errors.New("not found")
+
+// ErrConflict is returned when a write would break a uniqueness rule, such
+// as coupling a record that is already coupled.
+var ErrConflict = errors.New("conflict")
+
+// ErrSchemaTooNew is returned at open when the database was migrated by a
+// newer coupler than this binary.
+var ErrSchemaTooNew = errors.New("database schema is newer than this coupler")
+
+// Secret is one stored secret. Ciphertext is opaque to the store: the
+// secret package encrypts before saving and decrypts after loading.
+type Secret struct {
+	Owner     string // e.g. the connection name
+	Name      string // e.g. "crm_password"
+	Value     []byte // ciphertext, or plaintext when Encrypted is false
+	Encrypted bool
+	KeyID     string
+	UpdatedAt time.Time
+}
+
+// CouplingFilter selects couplings to list.
+type CouplingFilter struct {
+	Mapping     string
+	SkippedOnly bool
+	FailedOnly  bool
+	AfterID     int64 // keyset paging
+	Limit       int   // 0 = no limit
+}
+
+// JobFilter selects jobs to list, newest first.
+type JobFilter struct {
+	Mapping string
+	Limit   int
+}
+
+// ErrorFilter selects sync errors to list, newest first.
+type ErrorFilter struct {
+	Mapping  string
+	JobID    int64
+	OpenOnly bool
+	Limit    int
+}
+
+// Store is everything coupler persists.
+type Store interface {
+	// Settings are small named values (e.g. encryption state).
+	GetSetting(ctx context.Context, key string) (string, error)
+	PutSetting(ctx context.Context, key, value string) error
+
+	GetSecret(ctx context.Context, owner, name string) (Secret, error)
+	PutSecret(ctx context.Context, s Secret) error
+	ListSecrets(ctx context.Context) ([]Secret, error)
+	DeleteSecret(ctx context.Context, owner, name string) error
+
+	GetConnection(ctx context.Context, name string) (setup.ConnectionSetup, error)
+	PutConnection(ctx context.Context, c setup.ConnectionSetup) error
+	ListConnections(ctx context.Context) ([]setup.ConnectionSetup, error)
+
+	GetMapping(ctx context.Context, name string) (mapping.TableMapping, error)
+	PutMapping(ctx context.Context, m mapping.TableMapping) error
+	ListMappings(ctx context.Context) ([]mapping.TableMapping, error)
+	DeleteMapping(ctx context.Context, name string) error
+
+	// Couplings are one-to-one per mapping: PutCoupling returns ErrConflict
+	// when the ERP or CRM id is already coupled to another record.
+	GetCouplingByERP(ctx context.Context, mappingName, erpID string) (syncer.Coupling, error)
+	GetCouplingByCRM(ctx context.Context, mappingName, crmID string) (syncer.Coupling, error)
+	PutCoupling(ctx context.Context, c syncer.Coupling) (syncer.Coupling, error)
+	PutCouplings(ctx context.Context, cs []syncer.Coupling) error // bulk upsert by (mapping, erp id)
+	DeleteCoupling(ctx context.Context, mappingName, erpID string) error
+	ListCouplings(ctx context.Context, f CouplingFilter) ([]syncer.Coupling, error)
+	CountCouplings(ctx context.Context, mappingName string) (int, error)
+
+	CreateJob(ctx context.Context, j syncer.Job) (syncer.Job, error)
+	UpdateJob(ctx context.Context, j syncer.Job) error
+	GetJob(ctx context.Context, id int64) (syncer.Job, error)
+	ListJobs(ctx context.Context, f JobFilter) ([]syncer.Job, error)
+
+	AddErrors(ctx context.Context, es []syncer.SyncError) error
+	ListErrors(ctx context.Context, f ErrorFilter) ([]syncer.SyncError, error)
+	ResolveErrors(ctx context.Context, mappingName, erpID, crmID string, at time.Time) error
+
+	GetCursor(ctx context.Context, mappingName, side string) (syncer.Cursor, error)
+	PutCursor(ctx context.Context, c syncer.Cursor) error
+
+	AddIntents(ctx context.Context, is []syncer.Intent) ([]syncer.Intent, error)
+	ListIntents(ctx context.Context, mappingName string) ([]syncer.Intent, error)
+	DeleteIntents(ctx context.Context, ids []int64) error
+
+	CreateUser(ctx context.Context, u users.User) (users.User, error) // ErrConflict on a taken e-mail
+	UpdateUser(ctx context.Context, u users.User) error
+	GetUser(ctx context.Context, id int64) (users.User, error)
+	GetUserByEmail(ctx context.Context, email string) (users.User, error)
+	ListUsers(ctx context.Context) ([]users.User, error)
+
+	// InTx runs fn with a Store whose writes commit together or not at all.
+	InTx(ctx context.Context, fn func(ctx context.Context, tx Store) error) error
+
+	// Ping checks that the database answers (for /readyz).
+	Ping(ctx context.Context) error
+	// Dialect is "sqlite" or "postgres".
+	Dialect() string
+	Close() error
+}
