@@ -1,0 +1,329 @@
+package bc
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Query holds the OData query options of a read. Zero values are absent.
+type Query struct {
+	Filter      string   // OData $filter, e.g. "number eq '10000'"
+	Select      []string // $select
+	OrderBy     []string // $orderby items, e.g. "displayName desc"
+	Expand      []string // $expand, e.g. "salesOrderLines"
+	Top, Skip   int      // $top/$skip; note $top stops server paging (no nextLink)
+	Count       bool     // $count=true (Page.Count)
+	MaxPageSize int      // Prefer: odata.maxpagesize (BC's page is 20,000 otherwise)
+}
+
+// Encode renders the query string with %20 for spaces (OData servers read
+// '+' literally).
+func (q Query) Encode() string {
+	var parts []string
+	add := func(k, v string) { parts = append(parts, k+"="+escapeQuery(v)) }
+	if q.Filter != "" {
+		add("$filter", q.Filter)
+	}
+	if len(q.Select) > 0 {
+		add("$select", strings.Join(q.Select, ","))
+	}
+	if len(q.OrderBy) > 0 {
+		add("$orderby", strings.Join(q.OrderBy, ","))
+	}
+	if len(q.Expand) > 0 {
+		add("$expand", strings.Join(q.Expand, ","))
+	}
+	if q.Top > 0 {
+		add("$top", strconv.Itoa(q.Top))
+	}
+	if q.Skip > 0 {
+		add("$skip", strconv.Itoa(q.Skip))
+	}
+	if q.Count {
+		add("$count", "true")
+	}
+	return strings.Join(parts, "&")
+}
+
+func escapeQuery(s string) string {
+	return strings.ReplaceAll(url.QueryEscape(s), "+", "%20")
+}
+
+func (q Query) validate() error {
+	if q.Top < 0 || q.Skip < 0 || q.MaxPageSize < 0 {
+		return fmt.Errorf("bc: query: $top (%d), $skip (%d) and max page size (%d) must not be negative", q.Top, q.Skip, q.MaxPageSize)
+	}
+	return nil
+}
+
+// Page is one server page of a collection.
+type Page struct {
+	Records  []json.RawMessage
+	Count    int64 // @odata.count, -1 when not asked for
+	NextLink string
+}
+
+// List reads every record of entitySet matching q, page by page, following
+// @odata.nextLink. fn sees each page once; an error from fn stops the walk
+// and is returned as is.
+func (c *Client) List(ctx context.Context, entitySet string, q Query, fn func(page []json.RawMessage) error) error {
+	return c.ListPages(ctx, entitySet, q, func(p Page) error { return fn(p.Records) })
+}
+
+// ListPages is List with the page's count and next link.
+func (c *Client) ListPages(ctx context.Context, entitySet string, q Query, fn func(Page) error) error {
+	if err := q.validate(); err != nil {
+		return err
+	}
+	u, err := c.companyURL(entitySet)
+	if err != nil {
+		return err
+	}
+	if enc := q.Encode(); enc != "" {
+		u += "?" + enc
+	}
+	return c.walk(ctx, setName(entitySet), u, q.MaxPageSize, fn)
+}
+
+// ListCompanies reads the companies of the API root (the one set outside a company).
+func (c *Client) ListCompanies(ctx context.Context) ([]Company, error) {
+	var out []Company
+	err := c.walk(ctx, "companies", c.root.String()+"/companies", 0, func(p Page) error {
+		for _, r := range p.Records {
+			var co Company
+			if err := json.Unmarshal(r, &co); err != nil {
+				return fmt.Errorf("bc: decoding company: %w", err)
+			}
+			out = append(out, co)
+		}
+		return nil
+	})
+	return out, err
+}
+
+func (c *Client) walk(ctx context.Context, set, u string, maxPage int, fn func(Page) error) error {
+	var h http.Header
+	if maxPage > 0 {
+		h = http.Header{"Prefer": {"odata.maxpagesize=" + strconv.Itoa(maxPage)}}
+	}
+	seen := map[string]bool{}
+	for u != "" {
+		if seen[u] {
+			return fmt.Errorf("bc: listing %s: the server returned the same @odata.nextLink twice (%s); stopping to avoid a loop", set, pathOnly(u))
+		}
+		seen[u] = true
+		var page Page
+		_, err := c.do(ctx, request{method: http.MethodGet, url: u, set: set, header: h, idempotent: true,
+			accept: func(resp *http.Response) error {
+				var err error
+				page, err = decodePage(resp.Body)
+				if err != nil {
+					return fmt.Errorf("bc: listing %s: %w", set, err)
+				}
+				return nil
+			}})
+		if err != nil {
+			return err
+		}
+		if err := fn(page); err != nil {
+			return err
+		}
+		if page.NextLink != "" {
+			if err := c.checkSameOrigin(page.NextLink); err != nil {
+				return fmt.Errorf("bc: listing %s: %w", set, err)
+			}
+		}
+		u = page.NextLink
+	}
+	return nil
+}
+
+// checkSameOrigin refuses a nextLink pointing elsewhere: the client would
+// send its credentials there.
+func (c *Client) checkSameOrigin(link string) error {
+	nu, err := url.Parse(link)
+	if err != nil {
+		return fmt.Errorf("@odata.nextLink %q is not a URL: %w", link, err)
+	}
+	if !nu.IsAbs() || nu.Scheme != c.root.URL.Scheme || !strings.EqualFold(nu.Host, c.root.URL.Host) {
+		return fmt.Errorf("@odata.nextLink %q is not on the API host %s://%s; refusing to follow it", link, c.root.URL.Scheme, c.root.URL.Host)
+	}
+	return nil
+}
+
+// decodePage streams {"value":[…], "@odata.nextLink": …, "@odata.count": …}
+// so a 20,000-record page is held once, not twice.
+func decodePage(r io.Reader) (Page, error) {
+	p := Page{Count: -1}
+	dec := json.NewDecoder(r)
+	if err := expectDelim(dec, '{'); err != nil {
+		return p, err
+	}
+	sawValue := false
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return p, fmt.Errorf("reading page: %w", err)
+		}
+		key, _ := t.(string)
+		switch key {
+		case "value":
+			if err := expectDelim(dec, '['); err != nil {
+				return p, err
+			}
+			for dec.More() {
+				var rec json.RawMessage
+				if err := dec.Decode(&rec); err != nil {
+					return p, fmt.Errorf("reading record %d of page: %w", len(p.Records)+1, err)
+				}
+				p.Records = append(p.Records, rec)
+			}
+			if _, err := dec.Token(); err != nil {
+				return p, fmt.Errorf("reading page: %w", err)
+			}
+			sawValue = true
+		case "@odata.nextLink":
+			if err := dec.Decode(&p.NextLink); err != nil {
+				return p, fmt.Errorf("reading @odata.nextLink: %w", err)
+			}
+		case "@odata.count":
+			if err := dec.Decode(&p.Count); err != nil {
+				return p, fmt.Errorf("reading @odata.count: %w", err)
+			}
+		default:
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return p, fmt.Errorf("reading page property %q: %w", key, err)
+			}
+		}
+	}
+	if !sawValue {
+		return p, errors.New("answer is not a collection: no \"value\" array")
+	}
+	return p, nil
+}
+
+func expectDelim(dec *json.Decoder, d json.Delim) error {
+	t, err := dec.Token()
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			return io.ErrUnexpectedEOF
+		}
+		return fmt.Errorf("reading page: %w", err)
+	}
+	if got, ok := t.(json.Delim); !ok || got != d {
+		return fmt.Errorf("reading page: expected %q, got %v", d, t)
+	}
+	return nil
+}
+
+// CursorLayout is how lastModifiedDateTime cursors are written in $filter:
+// milliseconds, UTC, as BC stores them.
+const CursorLayout = "2006-01-02T15:04:05.000Z"
+
+// ListModifiedSince lists the records of entitySet whose
+// lastModifiedDateTime is after since (all records when since is zero), with
+// q.Filter AND-ed. It returns the new cursor: the greatest
+// lastModifiedDateTime of the pages fn accepted (never less than since). The
+// cursor is truncated to milliseconds, so the boundary is read again rather
+// than skipped; callers must tolerate seeing a record twice.
+func (c *Client) ListModifiedSince(ctx context.Context, entitySet string, since time.Time, q Query, fn func(page []json.RawMessage) error) (time.Time, error) {
+	cursor := since
+	if !since.IsZero() {
+		f := "lastModifiedDateTime gt " + since.UTC().Truncate(time.Millisecond).Format(CursorLayout)
+		if q.Filter != "" {
+			f += " and (" + q.Filter + ")"
+		}
+		q.Filter = f
+	}
+	if len(q.Select) > 0 && !containsFold(q.Select, "lastModifiedDateTime") {
+		q.Select = append(append([]string(nil), q.Select...), "lastModifiedDateTime")
+	}
+	err := c.List(ctx, entitySet, q, func(page []json.RawMessage) error {
+		pageMax := cursor
+		for i, r := range page {
+			t, err := LastModified(r)
+			if err != nil {
+				return fmt.Errorf("bc: %s record %d of page: %w", entitySet, i+1, err)
+			}
+			if t.After(pageMax) {
+				pageMax = t
+			}
+		}
+		if err := fn(page); err != nil {
+			return err
+		}
+		cursor = pageMax
+		return nil
+	})
+	return cursor, err
+}
+
+func containsFold(ss []string, s string) bool {
+	for _, x := range ss {
+		if strings.EqualFold(x, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// LastModified reads lastModifiedDateTime from a record.
+func LastModified(r json.RawMessage) (time.Time, error) {
+	var v struct {
+		LastModified *string `json:"lastModifiedDateTime"`
+	}
+	if err := json.Unmarshal(r, &v); err != nil {
+		return time.Time{}, fmt.Errorf("decoding record: %w", err)
+	}
+	if v.LastModified == nil {
+		return time.Time{}, errors.New("record has no lastModifiedDateTime; this entity set cannot be read incrementally")
+	}
+	t, err := time.Parse(time.RFC3339Nano, *v.LastModified)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("lastModifiedDateTime %q is not an RFC 3339 time: %w", *v.LastModified, err)
+	}
+	return t, nil
+}
+
+// setPathRE accepts entity-set paths relative to the company:
+// "customers", "salesOrders(<guid>)/salesOrderLines", "items(<guid>)/picture".
+var setPathRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*(\([0-9a-fA-F-]{36}\))?(/[A-Za-z][A-Za-z0-9_.]*(\([0-9a-fA-F-]{36}\))?)*$`)
+
+func (c *Client) companyURL(entitySet string) (string, error) {
+	if !setPathRE.MatchString(entitySet) {
+		return "", fmt.Errorf("bc: entity set %q is not a path like customers or salesOrders(<id>)/salesOrderLines", entitySet)
+	}
+	return c.root.String() + "/companies(" + c.company + ")/" + entitySet, nil
+}
+
+func (c *Client) recordURL(entitySet, id string) (string, error) {
+	if !ValidGUID(id) {
+		return "", fmt.Errorf("bc: %s id %q is not a GUID (BC keys are SystemIds like 7c8b5b6e-0000-4000-8000-000000000001)", entitySet, id)
+	}
+	return c.companyURL(entitySet + "(" + strings.ToLower(id) + ")")
+}
+
+// setName is the innermost entity set of a path, for metrics and messages:
+// "salesOrders(<id>)/salesOrderLines" → "salesOrderLines".
+func setName(path string) string {
+	name := path
+	for _, seg := range strings.Split(path, "/") {
+		if i := strings.IndexByte(seg, '('); i >= 0 {
+			seg = seg[:i]
+		}
+		if seg != "" && !strings.Contains(seg, ".") {
+			name = seg
+		}
+	}
+	return name
+}
