@@ -4,6 +4,7 @@
 package dataverse
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -86,9 +87,16 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	}
 	cfg.APIVersion = strings.TrimPrefix(cfg.APIVersion, "v")
 	base, _ := url.Parse(org.String() + "/api/data/v" + cfg.APIVersion + "/")
+	if cfg.MaxConcurrent <= 0 {
+		cfg.MaxConcurrent = 16
+	}
 	hc := cfg.HTTPClient
 	if hc == nil {
-		hc = &http.Client{Transport: http.DefaultTransport}
+		// Keep one idle connection per allowed concurrent request, so that
+		// steady parallel traffic does not churn TCP connections.
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = cfg.MaxConcurrent
+		hc = &http.Client{Transport: tr}
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -116,9 +124,6 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	}
 	if rps > 0 {
 		c.limiter = rate.NewLimiter(rate.Limit(rps), cfg.Burst)
-	}
-	if cfg.MaxConcurrent <= 0 {
-		cfg.MaxConcurrent = 16
 	}
 	c.sem = make(chan struct{}, cfg.MaxConcurrent)
 	c.attempts = cfg.MaxAttempts
@@ -253,7 +258,7 @@ func (c *Client) attempt(ctx context.Context, r Request, u string, idempotent bo
 	}
 	var body io.Reader
 	if r.Body != nil {
-		body = strings.NewReader(string(r.Body))
+		body = bytes.NewReader(r.Body)
 	}
 	req, err := http.NewRequestWithContext(actx, r.Method, u, body)
 	if err != nil {
