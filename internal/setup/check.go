@@ -1,0 +1,508 @@
+package setup
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/coupler/coupler/internal/bc"
+	"github.com/coupler/coupler/internal/dataverse"
+)
+
+// Role ids and role template id the integration user is checked against
+// (Business Central's CRM Integration Management: the two integration
+// roles shipped by the integration solution, and the System Administrator
+// role template).
+const (
+	RoleIntegrationAdministrator = "8c8d4f51-a72b-e511-80d9-3863bb349780"
+	RoleIntegrationUser          = "6f960e32-a72b-e511-80d9-3863bb349780"
+	RoleTemplateSystemAdmin      = "627090ff-40a3-4053-8790-584edc5be201"
+	// SolutionUniqueName is the integration solution's unique name.
+	SolutionUniqueName = "MicrosoftDynamicsNavIntegration"
+)
+
+// Status of one check.
+type Status string
+
+const (
+	Passed  Status = "passed"
+	Failed  Status = "failed"
+	Skipped Status = "skipped" // an earlier failure made it impossible to run
+)
+
+// Check is one line of the connection test's checklist.
+type Check struct {
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	Status Status `json:"status"`
+	Detail string `json:"detail,omitempty"` // what was found
+	Reason string `json:"reason,omitempty"` // why it failed
+	Fix    string `json:"fix,omitempty"`    // what to do
+}
+
+// Checklist is the whole connection test.
+type Checklist struct {
+	At     time.Time `json:"at"`
+	Checks []Check   `json:"checks"`
+	Facts  TestFacts `json:"facts"`
+}
+
+// OK is true when every check passed.
+func (l Checklist) OK() bool {
+	for _, c := range l.Checks {
+		if c.Status != Passed {
+			return false
+		}
+	}
+	return len(l.Checks) > 0
+}
+
+// Find returns the check with the id.
+func (l Checklist) Find(id string) (Check, bool) {
+	for _, c := range l.Checks {
+		if c.ID == id {
+			return c, true
+		}
+	}
+	return Check{}, false
+}
+
+// String prints the checklist, one check a line, with reason and fix.
+func (l Checklist) String() string {
+	var b strings.Builder
+	for _, c := range l.Checks {
+		mark := map[Status]string{Passed: "[ok]  ", Failed: "[FAIL]", Skipped: "[skip]"}[c.Status]
+		fmt.Fprintf(&b, "%s %s", mark, c.Name)
+		if c.Detail != "" {
+			fmt.Fprintf(&b, ": %s", c.Detail)
+		}
+		b.WriteByte('\n')
+		if c.Reason != "" {
+			fmt.Fprintf(&b, "       reason: %s\n", c.Reason)
+		}
+		if c.Fix != "" {
+			fmt.Fprintf(&b, "       fix: %s\n", c.Fix)
+		}
+	}
+	return b.String()
+}
+
+// The checks, in the order they run.
+var checkNames = []struct{ id, name string }{
+	{"crm.reach", "CRM reachable"},
+	{"crm.auth", "CRM authentication"},
+	{"crm.whoami", "CRM WhoAmI"},
+	{"crm.version", "CRM version compatible"},
+	{"crm.user-enabled", "Integration user enabled"},
+	{"crm.role-admin", "Integration user holds Integration Administrator"},
+	{"crm.role-user", "Integration user holds Integration User"},
+	{"crm.not-sysadmin", "Integration user is not System Administrator"},
+	{"crm.solution", "Integration solution installed"},
+	{"erp.reach", "ERP reachable"},
+	{"erp.auth", "ERP authentication"},
+	{"erp.company", "ERP company exists"},
+	{"erp.currency", "ERP base currency is a CRM transaction currency"},
+}
+
+type run struct {
+	list  Checklist
+	index map[string]int
+}
+
+func newRun(at time.Time) *run {
+	r := &run{list: Checklist{At: at}, index: map[string]int{}}
+	for i, c := range checkNames {
+		r.list.Checks = append(r.list.Checks, Check{ID: c.id, Name: c.name, Status: Skipped})
+		r.index[c.id] = i
+	}
+	return r
+}
+
+func (r *run) pass(id, detail string) {
+	c := &r.list.Checks[r.index[id]]
+	c.Status, c.Detail = Passed, detail
+}
+
+func (r *run) fail(id, reason, fix string) {
+	c := &r.list.Checks[r.index[id]]
+	c.Status, c.Reason, c.Fix = Failed, reason, fix
+}
+
+// skip explains why a check could not run.
+func (r *run) skip(id, reason string) {
+	c := &r.list.Checks[r.index[id]]
+	if c.Status == Skipped && c.Reason == "" {
+		c.Reason = reason
+	}
+}
+
+// failCall records a failed call at the right stage: a transport failure
+// fails "reach", a refusal fails "auth", anything else fails callID.
+func (r *run) failCall(f failure, prefix, callID string) {
+	switch f.stage {
+	case "reach":
+		r.fail(prefix+".reach", f.reason, f.fix)
+	case "auth":
+		r.pass(prefix+".reach", "")
+		r.fail(prefix+".auth", f.reason, f.fix)
+	default:
+		r.pass(prefix+".reach", "")
+		r.pass(prefix+".auth", "")
+		r.fail(callID, f.reason, f.fix)
+	}
+}
+
+// Clients are the two connections a test runs against; a nil client comes
+// with the error that prevented building it.
+type Clients struct {
+	CRM    *dataverse.Client
+	CRMErr error
+	ERP    *bc.Client
+	ERPErr error
+}
+
+// RunTest runs every check of the connection test. It never stops at the
+// first failure: each check that can still run does, so the user sees
+// everything to fix at once.
+func RunTest(ctx context.Context, c ConnectionSetup, cl Clients, now time.Time) Checklist {
+	r := newRun(now)
+	currency := ""
+	crmOK := r.testCRM(ctx, c, cl)
+	if r.testERP(ctx, c, cl, &currency) && crmOK && currency != "" {
+		r.testCurrency(ctx, cl.CRM, currency)
+	} else if currency == "" {
+		r.skip("erp.currency", "the ERP base currency could not be read")
+	} else {
+		r.skip("erp.currency", "the CRM could not be queried")
+	}
+	r.list.Facts.At, r.list.Facts.OK = now, r.list.OK()
+	failed := 0
+	for _, ch := range r.list.Checks {
+		if ch.Status != Passed {
+			failed++
+		}
+	}
+	if failed == 0 {
+		r.list.Facts.Summary = "all checks passed"
+	} else {
+		r.list.Facts.Summary = fmt.Sprintf("%d of %d checks did not pass", failed, len(r.list.Checks))
+	}
+	return r.list
+}
+
+func (r *run) testCRM(ctx context.Context, c ConnectionSetup, cl Clients) bool {
+	credFields := "crm.user and crm.password"
+	switch c.CRM.AuthType {
+	case AuthClientSecret:
+		credFields = "crm.client-id and crm.client-secret"
+	case AuthCertificate:
+		credFields = "crm.client-id and crm.certificate"
+	}
+	if cl.CRM == nil {
+		f := classify(cl.CRMErr, "CRM", c.CRM.URL, credFields)
+		r.failCall(f, "crm", "crm.whoami")
+		for _, id := range []string{"crm.whoami", "crm.version", "crm.user-enabled", "crm.role-admin", "crm.role-user", "crm.not-sysadmin", "crm.solution"} {
+			r.skip(id, "no connection to the CRM")
+		}
+		return false
+	}
+	who, err := cl.CRM.WhoAmI(ctx)
+	if err != nil {
+		r.failCall(classify(err, "CRM", c.CRM.URL, credFields), "crm", "crm.whoami")
+		for _, id := range []string{"crm.auth", "crm.whoami", "crm.version", "crm.user-enabled", "crm.role-admin", "crm.role-user", "crm.not-sysadmin", "crm.solution"} {
+			r.skip(id, "the CRM could not be reached or refused to sign in")
+		}
+		return false
+	}
+	r.pass("crm.reach", c.CRM.URL)
+	r.pass("crm.auth", "signed in")
+	r.pass("crm.whoami", "user "+who.UserID)
+	r.list.Facts.IntegrationUserID = who.UserID
+
+	r.testVersion(ctx, c, cl.CRM)
+	user, err := cl.CRM.Retrieve(ctx, "systemusers", dataverse.ID(who.UserID))
+	if err != nil {
+		f := classify(err, "CRM", c.CRM.URL, credFields)
+		r.fail("crm.user-enabled", "cannot read the integration user: "+f.reason, f.fix)
+	} else {
+		name := userLabel(user, who.UserID)
+		if disabled, _ := user["isdisabled"].(bool); disabled {
+			r.fail("crm.user-enabled", "the integration user "+name+" is disabled",
+				"enable the user in the CRM (Settings > Security > Users), then test again")
+		} else {
+			r.pass("crm.user-enabled", name)
+		}
+	}
+	r.testRoles(ctx, c, cl.CRM, who.UserID, userLabel(user, who.UserID))
+	r.testSolution(ctx, c, cl.CRM)
+	return true
+}
+
+func userLabel(u dataverse.Record, id string) string {
+	for _, k := range []string{"domainname", "internalemailaddress", "fullname"} {
+		if s := u.String(k); s != "" {
+			return s
+		}
+	}
+	return id
+}
+
+func (r *run) testVersion(ctx context.Context, c ConnectionSetup, crm *dataverse.Client) {
+	v, err := crm.RetrieveVersion(ctx)
+	if err != nil {
+		f := classify(err, "CRM", c.CRM.URL, "the CRM settings")
+		r.fail("crm.version", "cannot read the CRM version: "+f.reason, f.fix)
+		return
+	}
+	r.list.Facts.CRMVersion = v
+	major, minor, err := dataverse.MajorMinor(v)
+	if err != nil {
+		r.fail("crm.version", fmt.Sprintf("the CRM reports version %q, which is not major.minor", v), "check that crm.url is a Dynamics 365 / Dataverse organisation")
+		return
+	}
+	api := c.CRM.APIVersion
+	if api == "" {
+		api = "9.2"
+	}
+	amaj, amin, _ := dataverse.MajorMinor(api + ".0")
+	if major != amaj || minor < amin {
+		var ok []string
+		for _, s := range SupportedAPIVersions {
+			if sm, sn, _ := dataverse.MajorMinor(s + ".0"); sm == major && sn <= minor {
+				ok = append(ok, s)
+			}
+		}
+		fix := "this CRM version is not supported by coupler (supported Web API versions: " + strings.Join(SupportedAPIVersions, ", ") + ")"
+		if len(ok) > 0 {
+			fix = "set crm.api-version to " + strings.Join(ok, " or ") + " (run `coupler setup`)"
+		}
+		r.fail("crm.version", fmt.Sprintf("the CRM runs version %s, which does not serve Web API v%s", v, api), fix)
+		return
+	}
+	r.pass("crm.version", v)
+}
+
+type role struct {
+	ID, Name, Template, RootRole, BusinessUnit string
+}
+
+func decodeRole(rec dataverse.Record) role {
+	return role{ID: strings.ToLower(rec.String("roleid")), Name: rec.String("name"),
+		Template:     strings.ToLower(firstNonEmpty(rec.String("_roletemplateid_value"), rec.String("roletemplateid"))),
+		RootRole:     strings.ToLower(firstNonEmpty(rec.String("_parentrootroleid_value"), rec.String("parentrootroleid"))),
+		BusinessUnit: strings.ToLower(rec.String("_businessunitid_value"))}
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// is says whether the role is the given root role or a business unit's copy.
+func (r role) is(id string) bool { return r.ID == id || r.RootRole == id }
+
+func userRoles(ctx context.Context, crm *dataverse.Client, userID string) ([]role, error) {
+	resp, err := crm.Do(ctx, dataverse.Request{Method: http.MethodGet,
+		Path: "systemusers(" + userID + ")/systemuserroles_association"})
+	if err != nil {
+		return nil, err
+	}
+	var page struct {
+		Value []dataverse.Record `json:"value"`
+	}
+	if err := json.Unmarshal(resp.Body, &page); err != nil {
+		return nil, fmt.Errorf("dataverse: roles of user %s: %w", userID, err)
+	}
+	out := make([]role, 0, len(page.Value))
+	for _, rec := range page.Value {
+		out = append(out, decodeRole(rec))
+	}
+	return out, nil
+}
+
+func (r *run) testRoles(ctx context.Context, c ConnectionSetup, crm *dataverse.Client, userID, name string) {
+	roles, err := userRoles(ctx, crm, userID)
+	if err != nil {
+		f := classify(err, "CRM", c.CRM.URL, "the CRM settings")
+		for _, id := range []string{"crm.role-admin", "crm.role-user", "crm.not-sysadmin"} {
+			r.fail(id, "cannot read the integration user's roles: "+f.reason, f.fix)
+		}
+		return
+	}
+	has := func(id string) bool {
+		for _, ro := range roles {
+			if ro.is(id) {
+				return true
+			}
+		}
+		return false
+	}
+	fix := func(roleName string) string {
+		return "run `coupler connection assign-roles` or assign the " + roleName + " role to " + name + " in the CRM"
+	}
+	if has(RoleIntegrationAdministrator) {
+		r.pass("crm.role-admin", "")
+	} else {
+		r.fail("crm.role-admin", "the integration user "+name+" lacks the Integration Administrator role", fix("Integration Administrator"))
+	}
+	if has(RoleIntegrationUser) {
+		r.pass("crm.role-user", "")
+	} else {
+		r.fail("crm.role-user", "the integration user "+name+" lacks the Integration User role", fix("Integration User"))
+	}
+	for _, ro := range roles {
+		if ro.Template == RoleTemplateSystemAdmin {
+			r.fail("crm.not-sysadmin", "the integration user "+name+" holds the System Administrator role ("+ro.Name+")",
+				"remove System Administrator from "+name+" in the CRM, or use a dedicated integration user: an administrator account must not run the integration")
+			return
+		}
+	}
+	r.pass("crm.not-sysadmin", "")
+}
+
+func (r *run) testSolution(ctx context.Context, c ConnectionSetup, crm *dataverse.Client) {
+	resp, err := crm.Do(ctx, dataverse.Request{Method: http.MethodGet, Path: "solutions",
+		Query: url.Values{"$filter": {"uniquename eq '" + SolutionUniqueName + "'"}, "$select": {"uniquename,version"}}})
+	if err != nil {
+		f := classify(err, "CRM", c.CRM.URL, "the CRM settings")
+		r.fail("crm.solution", "cannot read the installed solutions: "+f.reason, f.fix)
+		return
+	}
+	var page struct {
+		Value []dataverse.Record `json:"value"`
+	}
+	if err := json.Unmarshal(resp.Body, &page); err != nil {
+		r.fail("crm.solution", "the CRM's answer about solutions is not JSON", "check that crm.url is a Dataverse organisation")
+		return
+	}
+	if len(page.Value) == 0 {
+		r.list.Facts.SolutionInstalled = false
+		r.fail("crm.solution", "the integration solution "+SolutionUniqueName+" is not installed in the CRM",
+			"run `coupler connection import-solution` (or answer yes to import-solution in `coupler setup`)")
+		return
+	}
+	r.list.Facts.SolutionInstalled = true
+	r.pass("crm.solution", SolutionUniqueName+" "+page.Value[0].String("version"))
+}
+
+func (r *run) testERP(ctx context.Context, c ConnectionSetup, cl Clients, currency *string) bool {
+	credFields := "erp.client-id and erp.client-secret"
+	if c.ERP.AuthType == "basic" {
+		credFields = "erp.user and erp.web-service-key"
+	}
+	if cl.ERP == nil {
+		r.failCall(classify(cl.ERPErr, "ERP", c.ERP.APIURL, credFields), "erp", "erp.company")
+		r.skip("erp.company", "no connection to the ERP")
+		return false
+	}
+	companies, err := cl.ERP.ListCompanies(ctx)
+	if err != nil {
+		r.failCall(classify(err, "ERP", c.ERP.APIURL, credFields), "erp", "erp.company")
+		r.skip("erp.auth", "the ERP could not be reached")
+		r.skip("erp.company", "the ERP could not be reached or refused to sign in")
+		return false
+	}
+	r.pass("erp.reach", c.ERP.APIURL)
+	r.pass("erp.auth", "signed in")
+	var names []string
+	found := false
+	for _, co := range companies {
+		names = append(names, fmt.Sprintf("%s (%s)", co.Name, co.ID))
+		if strings.EqualFold(co.ID, c.ERP.CompanyID) {
+			found = true
+			r.list.Facts.ERPCompanyName = co.Name
+		}
+	}
+	if !found {
+		fix := "the ERP lists no company: create one or check erp.url"
+		if len(names) > 0 {
+			fix = "set erp.company-id to one of: " + strings.Join(names, ", ")
+		}
+		r.fail("erp.company", "the ERP has no company with id "+c.ERP.CompanyID, fix)
+		return false
+	}
+	r.pass("erp.company", r.list.Facts.ERPCompanyName)
+	code, err := baseCurrency(ctx, cl.ERP)
+	if err != nil {
+		f := classify(err, "ERP", c.ERP.APIURL, credFields)
+		r.fail("erp.currency", "cannot read the ERP's base currency: "+f.reason, f.fix)
+		return false
+	}
+	*currency = code
+	return true
+}
+
+// baseCurrency reads the company's local currency (LCY) code from
+// companyInformation; when the API does not expose it, an LCY customer
+// (currencyCode set, currencyId empty) tells it too.
+func baseCurrency(ctx context.Context, erp *bc.Client) (string, error) {
+	var code string
+	err := erp.List(ctx, "companyInformation", bc.Query{}, func(page []json.RawMessage) error {
+		for _, raw := range page {
+			var ci struct {
+				CurrencyCode string `json:"currencyCode"`
+			}
+			if json.Unmarshal(raw, &ci) == nil && ci.CurrencyCode != "" && code == "" {
+				code = ci.CurrencyCode
+			}
+		}
+		return nil
+	})
+	if err == nil && code != "" {
+		return code, nil
+	}
+	if err != nil && !isNotFound(err) {
+		return "", err
+	}
+	const empty = "00000000-0000-0000-0000-000000000000"
+	err = erp.List(ctx, "customers", bc.Query{Filter: "currencyId eq " + empty, Select: []string{"currencyCode"}, Top: 1}, func(page []json.RawMessage) error {
+		for _, raw := range page {
+			var cu struct {
+				CurrencyCode string `json:"currencyCode"`
+			}
+			if json.Unmarshal(raw, &cu) == nil && cu.CurrencyCode != "" && code == "" {
+				code = cu.CurrencyCode
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	if code == "" {
+		return "", fmt.Errorf("neither companyInformation nor a local-currency customer tells the company's base currency")
+	}
+	return code, nil
+}
+
+func isNotFound(err error) bool {
+	return errors.Is(err, bc.ErrNotFound)
+}
+
+func (r *run) testCurrency(ctx context.Context, crm *dataverse.Client, code string) {
+	resp, err := crm.Do(ctx, dataverse.Request{Method: http.MethodGet, Path: "transactioncurrencies",
+		Query: url.Values{"$filter": {"isocurrencycode eq '" + strings.ReplaceAll(code, "'", "''") + "'"}, "$select": {"transactioncurrencyid,isocurrencycode"}}})
+	if err != nil {
+		f := classify(err, "CRM", "", "the CRM settings")
+		r.fail("erp.currency", "cannot read the CRM's currencies: "+f.reason, f.fix)
+		return
+	}
+	var page struct {
+		Value []dataverse.Record `json:"value"`
+	}
+	if err := json.Unmarshal(resp.Body, &page); err != nil || len(page.Value) == 0 {
+		r.fail("erp.currency", "the ERP's base currency "+code+" is not a transaction currency in the CRM",
+			"add the currency "+code+" in the CRM (Settings > Business Management > Currencies), then test again")
+		return
+	}
+	r.pass("erp.currency", code)
+}
