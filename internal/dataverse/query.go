@@ -146,6 +146,9 @@ func (c *Client) pages(ctx context.Context, r Request, fn func(Page) error) (del
 		if p.NextLink == "" {
 			return p.DeltaLink, nil
 		}
+		if !c.sameOrigin(p.NextLink) {
+			return "", fmt.Errorf("dataverse: @odata.nextLink %q leaves %s; refusing to send the token elsewhere", p.NextLink, c.org)
+		}
 		if p.NextLink == r.Path && len(r.Query) == 0 {
 			return "", fmt.Errorf("dataverse: %s returned itself as @odata.nextLink; stopping to avoid a loop", p.NextLink)
 		}
@@ -180,6 +183,9 @@ func (c *Client) All(ctx context.Context, set string, q Query) iter.Seq2[Record,
 func (c *Client) Changes(ctx context.Context, set string, q Query, deltaLink string, fn func(Page) error) (string, error) {
 	hdr := Query{PageSize: q.PageSize, Annotations: q.Annotations}.prefer(true)
 	r := Request{Method: http.MethodGet, Path: deltaLink, Header: hdr}
+	if deltaLink != "" && !c.sameOrigin(deltaLink) {
+		return "", fmt.Errorf("dataverse: delta link %q is not on %s; it belongs to another organisation", deltaLink, c.org)
+	}
 	if deltaLink == "" {
 		r.Path = set
 		r.Query = Query{Select: q.Select}.values()
@@ -210,4 +216,17 @@ func (c *Client) Count(ctx context.Context, set, primaryKey, filter string) (int
 		return 0, fmt.Errorf("dataverse: %s answered without @odata.count", set)
 	}
 	return p.Count, nil
+}
+
+// sameOrigin reports whether an absolute link the service returned points at
+// this organisation (scheme and host), so the bearer token never leaks.
+func (c *Client) sameOrigin(link string) bool {
+	u, err := url.Parse(link)
+	if err != nil {
+		return false
+	}
+	if !u.IsAbs() {
+		return true
+	}
+	return strings.EqualFold(u.Scheme, c.base.Scheme) && strings.EqualFold(u.Host, c.base.Host)
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
 	"regexp"
 	"sort"
 	"strconv"
@@ -92,11 +91,15 @@ func decodeRecord(b []byte) (Record, error) {
 
 // Retrieve reads one record, with only the given columns (nil = all).
 func (c *Client) Retrieve(ctx context.Context, set string, k Key, columns ...string) (Record, error) {
-	q := url.Values{}
-	if len(columns) > 0 {
-		q.Set("$select", strings.Join(columns, ","))
-	}
-	resp, err := c.Do(ctx, Request{Method: http.MethodGet, Path: path(set, k), Query: q})
+	return c.RetrieveQuery(ctx, set, k, Query{Select: columns})
+}
+
+// RetrieveQuery reads one record with Select, Expand and Annotations of q
+// (the other options do not apply to a single record).
+func (c *Client) RetrieveQuery(ctx context.Context, set string, k Key, q Query) (Record, error) {
+	one := Query{Select: q.Select, Expand: q.Expand}
+	resp, err := c.Do(ctx, Request{Method: http.MethodGet, Path: path(set, k), Query: one.values(),
+		Header: Query{Annotations: q.Annotations}.prefer(false)})
 	if err != nil {
 		return nil, err
 	}
