@@ -254,7 +254,8 @@ func (c *Client) attempt(ctx context.Context, r Request, u string, idempotent bo
 	defer cancel()
 	tok, err := c.tokens.TokenContext(actx)
 	if err != nil {
-		return nil, err, false
+		// Refused credentials are final; an unreachable token endpoint may recover.
+		return nil, err, !errors.Is(err, ErrUnauthorized) && ctx.Err() == nil
 	}
 	var body io.Reader
 	if r.Body != nil {
