@@ -1,0 +1,84 @@
+package bc
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+)
+
+var (
+	scaleFirst  = []string{"Alex", "Blake", "Casey", "Dana", "Eli", "Frankie", "Gray", "Harper", "Indra", "Jules", "Kim", "Lee", "Morgan", "Noor", "Oak", "Parker", "Quinn", "Riley", "Sam", "Taylor"}
+	scaleLast   = []string{"Adams", "Brook", "Carter", "Dunn", "Ellis", "Fox", "Gray", "Hale", "Irwin", "Jones", "Knight", "Lane", "Moss", "Nash", "Owen", "Price", "Reed", "Stone", "Todd", "Wells"}
+	scaleTrade  = []string{"Trading", "Supplies", "Interiors", "Offices", "Design", "Group", "Partners", "Works", "Studio", "Systems"}
+	scaleCities = []struct{ city, post, country string }{
+		{"London", "EC1A 1BB", "GB"}, {"Manchester", "M1 1AE", "GB"}, {"Leeds", "LS1 4DY", "GB"}, {"Bristol", "BS1 4DJ", "GB"},
+		{"Glasgow", "G1 1XQ", "GB"}, {"Dublin", "D02 X285", "IE"}, {"Paris", "75001", "FR"}, {"Berlin", "10115", "DE"},
+	}
+)
+
+// seedScale adds n synthetic customers (each with a company contact) and n/10 items
+// (each with 100 in stock), deterministically: the same n gives the same records.
+func (c *company) seedScale(n int) error {
+	if n < 0 {
+		return fmt.Errorf("scale must be >= 0, got %d", n)
+	}
+	rng := rand.New(rand.NewPCG(42, uint64(n)))
+	cust, cont := c.tables["customers"], c.tables["contacts"]
+	cs, ks := cust.set, cont.set
+	var terms string
+	if pt := c.byCode("paymentTerms", "14 DAYS"); pt != nil {
+		terms = pt.id
+	}
+	for i := 1; i <= n; i++ {
+		no := "S" + pad(i, 7)
+		name := scaleLast[rng.IntN(len(scaleLast))] + " " + scaleTrade[rng.IntN(len(scaleTrade))] + " " + strconv.Itoa(i)
+		person := scaleFirst[rng.IntN(len(scaleFirst))] + " " + scaleLast[rng.IntN(len(scaleLast))]
+		loc := scaleCities[rng.IntN(len(scaleCities))]
+		email := "contact" + strconv.Itoa(i) + "@example.com"
+		addr := strconv.Itoa(1+rng.IntN(200)) + " High Street"
+		vals := map[int]any{
+			cs.index["number"]: no, cs.index["displayName"]: name, cs.index["type"]: "Company",
+			cs.index["addressLine1"]: addr, cs.index["city"]: loc.city, cs.index["postalCode"]: loc.post,
+			cs.index["country"]: loc.country, cs.index["email"]: email, cs.index["currencyCode"]: c.lcy,
+			cs.index["salespersonCode"]: "JO", cs.index["creditLimit"]: float64(1000 * rng.IntN(50)),
+		}
+		if terms != "" {
+			vals[cs.index["paymentTermsId"]] = terms
+		}
+		c.insertRaw(nil, cust, seedID("customers", no), vals)
+		cno := "SCT" + pad(i, 7)
+		c.insertRaw(nil, cont, seedID("contacts", cno), map[int]any{
+			ks.index["number"]: cno, ks.index["type"]: "Company", ks.index["displayName"]: name,
+			ks.index["companyNumber"]: cno, ks.index["companyName"]: name, ks.index["contactBusinessRelation"]: "Customer",
+			ks.index["addressLine1"]: addr, ks.index["city"]: loc.city, ks.index["postalCode"]: loc.post,
+			ks.index["country"]: loc.country, ks.index["email"]: email, ks.index["searchName"]: name,
+		})
+		c.primaryContact[no] = person
+	}
+	items := c.tables["items"]
+	is := items.set
+	var pcs string
+	if u := c.byCode("unitsOfMeasure", "PCS"); u != nil {
+		pcs = u.id
+	}
+	date := fmt.Sprintf("%d-06-01", c.startingYear())
+	for i := 1; i <= n/10; i++ {
+		no := "SI" + pad(i, 7)
+		price := float64(100+rng.IntN(90000)) / 100
+		r := c.insertRaw(nil, items, seedID("items", no), map[int]any{
+			is.index["number"]: no, is.index["displayName"]: "Synthetic item " + strconv.Itoa(i), is.index["type"]: "Inventory",
+			is.index["unitPrice"]: price, is.index["unitCost"]: round2(price * 0.78), is.index["baseUnitOfMeasureCode"]: "PCS",
+			is.index["baseUnitOfMeasureId"]: pcs, is.index["generalProductPostingGroupCode"]: "RETAIL", is.index["inventoryPostingGroupCode"]: "RESALE",
+		})
+		c.addLedgerEntry(nil, r, date, "Positive_x0020_Adjmt_x002E_", "_x0020_", "", "_x0020_", "START", 100, 0, 100*round2(price*0.78))
+	}
+	return nil
+}
+
+func pad(i, w int) string {
+	s := strconv.Itoa(i)
+	for len(s) < w {
+		s = "0" + s
+	}
+	return s
+}
