@@ -1,0 +1,127 @@
+package odata
+
+// Properties lists every property path the filter references ("a/b" for a
+// navigation), each once, in order of appearance, so that a service can
+// refuse unknown ones with its own error.
+func (f *Filter) Properties() []string {
+	var out []string
+	seen := map[string]bool{}
+	var walk func(n *node)
+	walk = func(n *node) {
+		if n.op == opProp && !seen[n.name] {
+			seen[n.name] = true
+			out = append(out, n.name)
+		}
+		for _, k := range n.kids {
+			walk(k)
+		}
+	}
+	walk(f.root)
+	return out
+}
+
+// conjuncts returns the top-level AND-ed conditions.
+func (f *Filter) conjuncts() []*node {
+	var out []*node
+	var walk func(n *node)
+	walk = func(n *node) {
+		if n.op == opAnd {
+			walk(n.kids[0])
+			walk(n.kids[1])
+			return
+		}
+		out = append(out, n)
+	}
+	walk(f.root)
+	return out
+}
+
+// propAndLiteral splits a comparison into its property and literal sides;
+// flipped is true when the literal came first ("5 lt a").
+func propAndLiteral(n *node) (prop *node, lit value, flipped, ok bool) {
+	if len(n.kids) != 2 {
+		return nil, value{}, false, false
+	}
+	a, b := n.kids[0], n.kids[1]
+	switch {
+	case a.op == opProp && b.op == opLit:
+		return a, b.lit, false, true
+	case a.op == opLit && b.op == opProp:
+		return b, a.lit, true, true
+	}
+	return nil, value{}, false, false
+}
+
+// Equalities returns the top-level AND-ed `prop eq literal` conditions, for
+// index lookups. Values are string (GUIDs lower-cased, dates YYYY-MM-DD),
+// int64, float64, bool, nil or time.Time. The caller must still Match each
+// candidate: the rest of the filter (and IgnoreCase) is not reflected here.
+func (f *Filter) Equalities() map[string]any {
+	out := map[string]any{}
+	for _, c := range f.conjuncts() {
+		if c.op != opEq {
+			continue
+		}
+		if p, lit, _, ok := propAndLiteral(c); ok {
+			if _, dup := out[p.name]; !dup {
+				out[p.name] = lit.goValue()
+			}
+		}
+	}
+	return out
+}
+
+// Lower returns the lower bound a top-level AND-ed `prop gt|ge literal`
+// (or `literal lt|le prop`) puts on prop, for cursor reads such as
+// lastModifiedDateTime gt … or modifiedon ge …. With several bounds the
+// first wins; the caller must still Match each candidate.
+func (f *Filter) Lower(prop string) (v any, inclusive bool, ok bool) {
+	for _, c := range f.conjuncts() {
+		p, lit, flipped, isCmp := propAndLiteral(c)
+		if !isCmp || p.name != prop || lit.kind == valNull {
+			continue
+		}
+		switch {
+		case c.op == opGt && !flipped, c.op == opLt && flipped:
+			return lit.goValue(), false, true
+		case c.op == opGe && !flipped, c.op == opLe && flipped:
+			return lit.goValue(), true, true
+		}
+	}
+	return nil, false, false
+}
+
+// OrAcrossProperties reports whether an `or` anywhere in the filter
+// combines conditions on different properties, which Business Central
+// refuses ("or" is only allowed on one field).
+func (f *Filter) OrAcrossProperties() bool {
+	found := false
+	var props func(n *node, into map[string]bool)
+	props = func(n *node, into map[string]bool) {
+		if n.op == opProp {
+			into[n.name] = true
+		}
+		for _, k := range n.kids {
+			props(k, into)
+		}
+	}
+	var walk func(n *node)
+	walk = func(n *node) {
+		if found {
+			return
+		}
+		if n.op == opOr {
+			set := map[string]bool{}
+			props(n, set)
+			if len(set) > 1 {
+				found = true
+				return
+			}
+		}
+		for _, k := range n.kids {
+			walk(k)
+		}
+	}
+	walk(f.root)
+	return found
+}
