@@ -170,9 +170,14 @@ func (c *Client) sendBatch(ctx context.Context, items []odata.JSONBatchItem, res
 			res[i] = r
 		}
 		if opts.Atomic && failed {
+			// Nothing of the batch was kept: operations that succeeded, or
+			// that the server did not run (424 Failed Dependency), say so.
 			for _, i := range pending {
-				if res[i].Err == nil {
+				switch {
+				case res[i].Err == nil:
 					res[i].Err = ErrRolledBack
+				case res[i].Status == http.StatusFailedDependency:
+					res[i].Err = fmt.Errorf("%w: %w", ErrRolledBack, res[i].Err)
 				}
 			}
 		}

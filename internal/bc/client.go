@@ -66,9 +66,15 @@ func New(cfg Config) (*Client, error) {
 	}
 	c.limiter = rate.NewLimiter(rate.Limit(perSec), burst)
 
-	base := http.DefaultTransport
+	var base http.RoundTripper
 	if cfg.HTTPClient != nil && cfg.HTTPClient.Transport != nil {
 		base = cfg.HTTPClient.Transport
+	} else {
+		// Keep one idle connection per allowed in-flight request; the
+		// default of 2 would reopen connections under a concurrency of 5.
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = cfg.MaxConcurrent
+		base = t
 	}
 	switch {
 	case cfg.OAuth != nil:
@@ -161,6 +167,9 @@ func (c *Client) do(ctx context.Context, r request) (int, error) {
 			return status, fmt.Errorf("bc: %s %s: %w", r.method, r.set, errors.Join(ctx.Err(), err))
 		}
 		wait, retry := c.retryable(r, status, attempt, retryAfter)
+		if tokenRefused(err) {
+			retry = false // wrong credentials stay wrong; an unreachable endpoint is retried
+		}
 		if status == http.StatusTooManyRequests || (status == http.StatusServiceUnavailable && retryAfter > 0) {
 			lastThrottle = wait
 			if retryAfter > c.cfg.MaxRetryAfter {
@@ -301,13 +310,18 @@ func (c *Client) transportError(r request, err error) error {
 		if re.Response != nil {
 			status = re.Response.StatusCode
 		}
-		return fmt.Errorf("%w: token endpoint %s answered %d %s", ErrUnauthorized, c.tokenURL, status, msg)
+		return fmt.Errorf("%w: token endpoint %s answered %d %s: %w", ErrUnauthorized, c.tokenURL, status, msg, re)
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		err = ue.Err
 	}
 	return fmt.Errorf("bc: %s %s: %w", r.method, pathOnly(r.url), err)
+}
+
+func tokenRefused(err error) bool {
+	var re *oauth2.RetrieveError
+	return errors.As(err, &re) && (re.Response == nil || re.Response.StatusCode < 500)
 }
 
 func pathOnly(raw string) string {
