@@ -1,15 +1,482 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/coupler/coupler/internal/mapping"
+	"github.com/coupler/coupler/internal/secret"
+	"github.com/coupler/coupler/internal/setup"
+)
+
+type setupFlags struct {
+	name           string
+	fromFile       string
+	fromSandbox    string
+	nonInteractive bool
+	encrypt        string
+	defaultSetup   string
+	adminUser      string
+	adminPassword  string
+	publicURL      string
+	values         map[string]*string
+}
 
 func init() {
 	register(func(g *globals) *cobra.Command {
-		return &cobra.Command{
+		fl := &setupFlags{values: map[string]*string{}}
+		cmd := &cobra.Command{
 			Use:   "setup",
-			Short: "Assisted setup of the connection",
-			RunE: func(cmd *cobra.Command, args []string) error {
-				return notBuilt("coupler setup")
-			},
+			Short: "Assisted setup of the connection (interactive on a terminal, or from flags / a file)",
+			Long: "Sets up the connection between Business Central and Dynamics 365 Sales in the seed's steps:\n" +
+				"CRM URL, credentials, ERP, advanced settings; then imports the integration solution, assigns\n" +
+				"the integration roles, tests and enables the connection, and offers the default synchronisation\n" +
+				"setup. On a terminal without answers it asks each question and checks each answer; otherwise it\n" +
+				"takes answers from --from-sandbox, --from-file and the flags (flags win).",
+			Args: cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error { return runSetup(cmd, g, fl) },
 		}
+		f := cmd.Flags()
+		f.StringVar(&fl.name, "name", setup.DefaultName, "connection name")
+		f.StringVar(&fl.fromFile, "from-file", "", "read answers from a TOML or JSON file of field = value (keys as the flags without --, e.g. \"crm.url\")")
+		f.StringVar(&fl.fromSandbox, "from-sandbox", "", "read answers from the sandbox's ready file (coupler sandbox --ready-file)")
+		f.BoolVar(&fl.nonInteractive, "non-interactive", false, "never ask: fail on missing or bad answers")
+		f.StringVar(&fl.encrypt, "encrypt", "yes", "when encryption at rest is not enabled yet: yes enables it, no stores secrets in clear (with a warning)")
+		f.StringVar(&fl.defaultSetup, "default-setup", "yes", "when no mappings exist yet: yes creates the default synchronisation setup")
+		f.StringVar(&fl.adminUser, "crm-admin-user", "", "CRM administrator to import the solution as (not stored; default: the integration user)")
+		f.StringVar(&fl.adminPassword, "crm-admin-password", "", "password of --crm-admin-user (not stored; or COUPLER_CRM_ADMIN_PASSWORD)")
+		f.StringVar(&fl.publicURL, "public-url", "", "coupler's public URL, for the item availability OData URL (default: http.public_url)")
+		for _, fd := range setup.Fields() {
+			v := new(string)
+			fl.values[fd.Key] = v
+			f.StringVar(v, fd.Flag(), "", fd.Label)
+			if fd.Bool {
+				f.Lookup(fd.Flag()).NoOptDefVal = "yes"
+			}
+		}
+		return cmd
 	})
+}
+
+// readyFile is the sandbox's ready object (DESIGN.md).
+type readyFile struct {
+	CRMURL              string `json:"crm_url"`
+	ERPURL              string `json:"erp_url"`
+	ERPWebClientURL     string `json:"erp_web_client_url"`
+	TokenURL            string `json:"token_url"`
+	IntegrationUser     string `json:"integration_user"`
+	IntegrationPassword string `json:"integration_password"`
+	ERPClientID         string `json:"erp_client_id"`
+	ERPClientSecret     string `json:"erp_client_secret"`
+	ERPCompanyID        string `json:"erp_company_id"`
+}
+
+// sandboxAnswers turns the ready object into answers: the integration user
+// signs in with user + password (OAuth), the ERP with client credentials.
+func sandboxAnswers(path string) (setup.Answers, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--from-sandbox: %w", err)
+	}
+	var r readyFile
+	if err := json.Unmarshal(data, &r); err != nil {
+		return nil, fmt.Errorf("--from-sandbox %s: not the sandbox's ready JSON: %w", path, err)
+	}
+	if r.CRMURL == "" || r.ERPURL == "" {
+		return nil, fmt.Errorf("--from-sandbox %s: crm_url or erp_url is missing; give the file written by `coupler sandbox --ready-file`", path)
+	}
+	return setup.Answers{
+		"allow-insecure": "yes", "crm.url": r.CRMURL, "crm.auth-type": string(setup.AuthOAuth),
+		"crm.user": r.IntegrationUser, "crm.password": r.IntegrationPassword, "crm.token-url": r.TokenURL,
+		"erp.url": r.ERPURL, "erp.company-id": r.ERPCompanyID, "erp.auth-type": "oauth",
+		"erp.client-id": r.ERPClientID, "erp.client-secret": r.ERPClientSecret, "erp.token-url": r.TokenURL,
+		"erp.web-client-url": r.ERPWebClientURL,
+	}, nil
+}
+
+func fileAnswers(path string) (setup.Answers, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--from-file: %w", err)
+	}
+	raw := map[string]any{}
+	if strings.EqualFold(filepath.Ext(path), ".json") {
+		err = json.Unmarshal(data, &raw)
+	} else {
+		_, err = toml.Decode(string(data), &raw)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("--from-file %s: %w", path, err)
+	}
+	out := setup.Answers{}
+	flatten("", raw, out)
+	return out, nil
+}
+
+// flatten accepts both "crm.url" = "…" and [crm] url = "…".
+func flatten(prefix string, m map[string]any, out setup.Answers) {
+	for k, v := range m {
+		key := strings.ReplaceAll(k, "_", "-")
+		if prefix != "" {
+			key = prefix + "." + key
+		}
+		switch x := v.(type) {
+		case map[string]any:
+			flatten(key, x, out)
+		case bool:
+			out[key] = map[bool]string{true: "yes", false: "no"}[x]
+		default:
+			out[key] = fmt.Sprint(x)
+		}
+	}
+}
+
+func runSetup(cmd *cobra.Command, g *globals, fl *setupFlags) error {
+	ctx := cmd.Context()
+	out := cmd.OutOrStdout()
+	answers := setup.Answers{}
+	if fl.fromSandbox != "" {
+		a, err := sandboxAnswers(fl.fromSandbox)
+		if err != nil {
+			return err
+		}
+		for k, v := range a {
+			answers[k] = v
+		}
+	}
+	if fl.fromFile != "" {
+		a, err := fileAnswers(fl.fromFile)
+		if err != nil {
+			return err
+		}
+		for k, v := range a {
+			answers[k] = v
+		}
+	}
+	for _, fd := range setup.Fields() {
+		if cmd.Flags().Changed(fd.Flag()) {
+			answers[fd.Key] = *fl.values[fd.Key]
+		}
+	}
+	encrypt, err := setup.ParseBool("--encrypt", fl.encrypt)
+	if err != nil {
+		return err
+	}
+	defaultSetup, err := setup.ParseBool("--default-setup", fl.defaultSetup)
+	if err != nil {
+		return err
+	}
+	publicURL := fl.publicURL
+	if publicURL == "" {
+		publicURL = g.cfg.HTTP.PublicURL
+	}
+	if publicURL == "" {
+		publicURL = "http://" + g.cfg.HTTP.Addr
+	}
+
+	env, err := openSetupEnv(ctx, g)
+	if err != nil {
+		return err
+	}
+	defer env.Close()
+	existing, err := env.svc.ExistingSecrets(ctx, fl.name)
+	if err != nil {
+		return err
+	}
+	d := setup.NewDraft(fl.name, publicURL, existing)
+
+	p := newPrompter(cmd.InOrStdin(), out)
+	interactive := p.isTerminal() && !fl.nonInteractive && len(answers) == 0
+	if interactive {
+		fmt.Fprintln(out, "Set up the connection between Business Central and Dynamics 365 Sales.")
+		fmt.Fprintln(out, "Press Enter to accept the value in [brackets]. Ctrl-C stops without saving.")
+		if err := p.guide(d, answers); err != nil {
+			return err
+		}
+	} else {
+		if _, err := setup.Build(answers, d); err != nil {
+			return fmt.Errorf("the setup has bad values (nothing was saved):\n%w", err)
+		}
+		if in := strings.TrimSpace(answers["crm.url"]); in != "" && in != d.Setup.CRM.URL {
+			fmt.Fprintf(out, "CRM URL corrected to %s\n", d.Setup.CRM.URL)
+		}
+	}
+	for _, k := range d.Ignored {
+		fmt.Fprintf(out, "Note: %s does not apply to these settings and was not used.\n", k)
+	}
+
+	// Encryption at rest: ask before the first secret is stored.
+	state, err := env.box.State(ctx)
+	if err != nil {
+		return err
+	}
+	if state == secret.StateUndecided {
+		if interactive {
+			encrypt, err = p.yesNo("Secrets are stored encrypted at rest (AES-256-GCM, key file in the data dir). Enable encryption now?", true)
+			if err != nil {
+				return err
+			}
+		}
+		if encrypt {
+			rep, err := env.box.Enable(ctx)
+			if err != nil {
+				return err
+			}
+			if rep.KeyCreated {
+				fmt.Fprintf(out, "Encryption enabled; key file %s created (mode 0600): back it up.\n", env.box.KeyPath())
+			}
+		} else {
+			if err := env.box.Decline(ctx); err != nil {
+				return err
+			}
+			fmt.Fprintln(out, "WARNING: encryption declined: secrets are stored in clear text until you run `coupler encryption enable`.")
+		}
+	}
+	if err := env.svc.Save(ctx, d); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "Saved connection %q: CRM %s, ERP %s (company %s).\n", d.Setup.Name, d.Setup.CRM.URL, d.Setup.ERP.APIURL, d.Setup.ERP.CompanyID)
+	return finishSetup(ctx, cmd, env, d, fl, p, interactive, defaultSetup)
+}
+
+// finishSetup does the wizard's "Finish": import the solution, assign the
+// roles, enable, then offer the default synchronisation setup.
+func finishSetup(ctx context.Context, cmd *cobra.Command, env *setupEnv, d *setup.Draft, fl *setupFlags, p *prompter, interactive, defaultSetup bool) error {
+	out := cmd.OutOrStdout()
+	name := d.Setup.Name
+	if d.Setup.CRM.ImportSolution {
+		admin, err := adminCredentials(cmd, fl.adminUser, fl.adminPassword)
+		if err != nil {
+			return err
+		}
+		if err := env.svc.ImportSolution(ctx, name, admin); err != nil {
+			fmt.Fprintf(out, "Could not import the integration solution: %v\n", err)
+		} else {
+			fmt.Fprintf(out, "Imported the integration solution %s.\n", setup.SolutionUniqueName)
+		}
+	}
+	as, err := env.svc.AssignRoles(ctx, name)
+	printAssignments(out, as)
+	if err != nil {
+		fmt.Fprintf(out, "Could not assign the integration roles: %v\n", err)
+	}
+	if !d.Enable {
+		fmt.Fprintln(out, "The connection is saved but not enabled: run `coupler connection enable` when ready.")
+		return nil
+	}
+	list, err := env.svc.Enable(ctx, name)
+	if len(list.Checks) > 0 {
+		fmt.Fprint(out, list.String())
+	}
+	if err != nil {
+		return &exitError{code: 2, err: fmt.Errorf("%w (the setup is saved: fix what the checklist says, then run `coupler connection enable`)", err)}
+	}
+	fmt.Fprintln(out, "The connection is enabled.")
+
+	existing, err := env.st.ListMappings(ctx)
+	if err != nil {
+		return fmt.Errorf("read mappings: %w", err)
+	}
+	if len(existing) > 0 {
+		fmt.Fprintf(out, "%d synchronisation mappings already exist; they are kept.\n", len(existing))
+		return nil
+	}
+	if interactive {
+		if defaultSetup, err = p.yesNo("No synchronisation is set up yet. Use the default synchronisation setup (table and field mappings with their schedules)?", true); err != nil {
+			return err
+		}
+	}
+	if !defaultSetup {
+		fmt.Fprintln(out, "No synchronisation mappings were created; the connection is enabled but nothing is synchronised yet.")
+		return nil
+	}
+	defs := mapping.Defaults()
+	for _, m := range defs {
+		if err := env.st.PutMapping(ctx, m); err != nil {
+			return fmt.Errorf("save the default mapping %s: %w", m.Name, err)
+		}
+	}
+	fmt.Fprintf(out, "Created the default synchronisation setup: %d mappings.\n", len(defs))
+	return nil
+}
+
+// prompter asks the questions on a terminal, one answer at a time.
+type prompter struct {
+	in  io.Reader
+	out io.Writer
+	fd  int // terminal fd of in, -1 if none
+}
+
+func newPrompter(in io.Reader, out io.Writer) *prompter {
+	p := &prompter{in: in, out: out, fd: -1}
+	if f, ok := in.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		p.fd = int(f.Fd())
+	}
+	return p
+}
+
+func (p *prompter) isTerminal() bool { return p.fd >= 0 }
+
+// errInputEnded is returned when the terminal closes mid-setup.
+var errInputEnded = errors.New("input ended before the setup was complete; nothing was saved")
+
+// readLine reads up to a newline one byte at a time, so that nothing past
+// the line is consumed (a password read may follow).
+func (p *prompter) readLine() (string, error) {
+	var b []byte
+	one := make([]byte, 1)
+	for {
+		n, err := p.in.Read(one)
+		if n == 1 {
+			if one[0] == '\n' {
+				return strings.TrimRight(string(b), "\r"), nil
+			}
+			b = append(b, one[0])
+			continue
+		}
+		if err != nil {
+			if len(b) > 0 {
+				return string(b), nil
+			}
+			return "", errInputEnded
+		}
+	}
+}
+
+func (p *prompter) readSecret() (string, error) {
+	if p.fd < 0 {
+		return p.readLine()
+	}
+	b, err := term.ReadPassword(p.fd)
+	fmt.Fprintln(p.out)
+	if err != nil {
+		return "", errInputEnded
+	}
+	return string(b), nil
+}
+
+func (p *prompter) yesNo(question string, def bool) (bool, error) {
+	hint := "[y/N]"
+	if def {
+		hint = "[Y/n]"
+	}
+	for range 20 {
+		fmt.Fprintf(p.out, "%s %s: ", question, hint)
+		v, err := p.readLine()
+		if err != nil {
+			return false, err
+		}
+		if strings.TrimSpace(v) == "" {
+			return def, nil
+		}
+		b, err := setup.ParseBool("answer", v)
+		if err == nil {
+			return b, nil
+		}
+		fmt.Fprintln(p.out, "  Please answer yes or no.")
+	}
+	return false, errors.New("too many invalid answers")
+}
+
+// guide asks every field that applies, validating each answer as it is
+// given and asking again, with the reason, until it is right.
+func (p *prompter) guide(d *setup.Draft, prefill setup.Answers) error {
+	fields := setup.Fields()
+	var allowInsecure setup.Field
+	for _, f := range fields {
+		if f.Key == "allow-insecure" {
+			allowInsecure = f
+		}
+	}
+	step := ""
+	steps := map[string]int{"CRM": 1, "ERP": 2, "Advanced": 3}
+	for _, f := range fields {
+		if f.OnDemand || f.Key == "allow-insecure" || !f.Applies(d) {
+			continue
+		}
+		if f.Step != step {
+			step = f.Step
+			fmt.Fprintf(p.out, "\nStep %d of 3: %s\n", steps[step], step)
+		}
+		if err := p.askField(f, d, prefill, allowInsecure); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p *prompter) askField(f setup.Field, d *setup.Draft, prefill setup.Answers, allowInsecure setup.Field) error {
+	for attempt := 0; attempt < 20; attempt++ {
+		def := prefill[f.Key]
+		if def == "" && f.Default != nil {
+			def = f.Default(d)
+		}
+		if f.Help != "" && attempt == 0 {
+			fmt.Fprintf(p.out, "  %s\n", f.Help)
+		}
+		var v string
+		var err error
+		switch {
+		case f.Secret:
+			hint := ""
+			if d.Existing[f.SecretName] {
+				hint = " [keep current]"
+			}
+			fmt.Fprintf(p.out, "%s%s: ", f.Label, hint)
+			v, err = p.readSecret()
+		case f.Bool:
+			b, _ := setup.ParseBool(f.Key, def)
+			var yes bool
+			yes, err = p.yesNo(f.Label+"?", b)
+			v = map[bool]string{true: "yes", false: "no"}[yes]
+		default:
+			if def != "" {
+				fmt.Fprintf(p.out, "%s [%s]: ", f.Label, def)
+			} else {
+				fmt.Fprintf(p.out, "%s: ", f.Label)
+			}
+			v, err = p.readLine()
+		}
+		if err != nil {
+			return err
+		}
+		if strings.TrimSpace(v) == "" && !f.Secret {
+			v = def
+		}
+		shown, aerr := f.Apply(d, v)
+		if errors.Is(aerr, setup.ErrInsecureURL) {
+			fmt.Fprintf(p.out, "  %v\n", aerr)
+			ok, err := p.yesNo("Allow plain http? Only for a local sandbox: credentials would travel unencrypted", false)
+			if err != nil {
+				return err
+			}
+			if ok {
+				if _, err := allowInsecure.Apply(d, "yes"); err != nil {
+					return err
+				}
+				shown, aerr = f.Apply(d, v)
+			}
+		}
+		if aerr != nil {
+			if !errors.Is(aerr, setup.ErrInsecureURL) {
+				fmt.Fprintf(p.out, "  ✗ %v\n", aerr)
+			}
+			continue
+		}
+		if !f.Secret && !f.Bool && shown != strings.TrimSpace(v) && shown != "" {
+			fmt.Fprintf(p.out, "  → corrected to %s\n", shown)
+		}
+		return nil
+	}
+	return fmt.Errorf("%s: too many invalid answers", f.Key)
 }

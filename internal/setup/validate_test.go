@@ -49,8 +49,8 @@ func TestDefaultWebClientURL(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[string]string{
 		"https://api.businesscentral.dynamics.com/v2.0/t1/production/api/v2.0": "https://businesscentral.dynamics.com/t1/production/",
-		"http://127.0.0.1:5556/v2.0/tenant/sandbox/api/v2.0":                  "http://127.0.0.1:5556/tenant/sandbox/",
-		"https://bc.contoso.local:7048/BC230/api/v2.0":                          "https://bc.contoso.local:7048/BC230/",
+		"http://127.0.0.1:5556/v2.0/tenant/sandbox/api/v2.0":                   "http://127.0.0.1:5556/tenant/sandbox/",
+		"https://bc.contoso.local:7048/BC230/api/v2.0":                         "https://bc.contoso.local:7048/BC230/",
 	} {
 		require.Equal(t, want, setup.DefaultWebClientURL(in), in)
 	}

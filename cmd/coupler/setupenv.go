@@ -1,0 +1,36 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/coupler/coupler/internal/secret"
+	"github.com/coupler/coupler/internal/setup"
+	"github.com/coupler/coupler/internal/store"
+	_ "github.com/coupler/coupler/internal/store/sqlite" // the embedded default database
+)
+
+// setupEnv is what the setup, connection and encryption commands share:
+// the store, the secret box and the connection service.
+type setupEnv struct {
+	st  store.Store
+	box *secret.Box
+	svc *setup.Service
+}
+
+func openSetupEnv(ctx context.Context, g *globals) (*setupEnv, error) {
+	st, err := store.Open(ctx, store.Options{DataDir: g.cfg.DataDir, DatabaseURL: g.cfg.DatabaseURL, Logger: g.log})
+	if err != nil {
+		return nil, fmt.Errorf("open the database: %w", err)
+	}
+	box, err := secret.New(secret.Options{Store: st, DataDir: g.cfg.DataDir, Logger: g.log})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	svc := &setup.Service{Conns: st, Secrets: box, NotFound: store.ErrNotFound, Log: g.log,
+		Options: setup.DialOptions{Logger: g.log, Interactive: true}}
+	return &setupEnv{st: st, box: box, svc: svc}, nil
+}
+
+func (e *setupEnv) Close() error { return e.st.Close() }
