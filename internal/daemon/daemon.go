@@ -33,7 +33,10 @@ func New(cfg config.Config, log *slog.Logger) *Daemon {
 // Open binds the listener and opens every dependency. The address actually
 // bound (useful with port 0) is available from Addr afterwards.
 func (d *Daemon) Open(ctx context.Context) error {
-	h := web.New(web.Options{Logger: d.log, Checks: map[string]web.ReadyFunc{}})
+	h, err := web.New(web.Options{Logger: d.log, Checks: map[string]web.ReadyFunc{}})
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", d.cfg.HTTP.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s (http.addr): %w", d.cfg.HTTP.Addr, err)

@@ -1,13 +1,20 @@
-// Package web serves coupler's HTTP surface: health probes now, and the UI,
-// REST API and metrics as they land. All routes are declared in routes.
+// Package web serves coupler's HTTP surface: health probes, metrics, the
+// signed-in web UI (html/template + embedded htmx) and, as features land,
+// their pages and REST routes. All routes are declared in routes.go.
 package web
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/coupler/coupler/internal/users"
 )
 
 // ReadyFunc reports whether a dependency (the store, the job queue) is usable.
@@ -18,31 +25,88 @@ type Options struct {
 	Logger *slog.Logger
 	// Checks are run by /readyz, by name.
 	Checks map[string]ReadyFunc
+	// Users signs people in; nil serves only the probes and metrics.
+	Users *users.Service
+	// SessionKey signs session and CSRF cookies (32 random bytes, kept in
+	// the database so that every instance accepts the same cookies). Nil
+	// generates a key that lasts as long as the process.
+	SessionKey []byte
+	// SecureCookies marks cookies Secure; set when served over https.
+	SecureCookies bool
+	// Registry collects Prometheus metrics; nil uses a private registry.
+	Registry *prometheus.Registry
+	// Now is the clock (tests inject one).
+	Now func() time.Time
 }
 
 // Handler holds the dependencies of every route.
 type Handler struct {
-	log    *slog.Logger
-	checks map[string]ReadyFunc
-	mux    *http.ServeMux
+	log      *slog.Logger
+	checks   map[string]ReadyFunc
+	users    *users.Service
+	sessions *sessions
+	pages    *pages
+	registry *prometheus.Registry
+	limiter  *loginLimiter
+	mux      *http.ServeMux
+	root     http.Handler
+	routes   []Route
 }
 
-// New builds the handler with every route registered.
-func New(opts Options) *Handler {
-	h := &Handler{log: opts.Logger, checks: opts.Checks, mux: http.NewServeMux()}
-	h.routes()
-	return h
+// Route is one registered route and the least role it needs ("" = public).
+type Route struct {
+	Pattern string
+	Role    users.Role
 }
 
-func (h *Handler) routes() {
-	h.mux.HandleFunc("GET /healthz", h.healthz)
-	h.mux.HandleFunc("GET /readyz", h.readyz)
+// New builds the handler with every route registered; it fails when a
+// template does not parse, so a broken page stops the start, not a user.
+func New(opts Options) (*Handler, error) {
+	key := opts.SessionKey
+	if len(key) == 0 {
+		key = make([]byte, 32)
+		_, _ = rand.Read(key)
+	}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	reg := opts.Registry
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	p, err := parsePages()
+	if err != nil {
+		return nil, err
+	}
+	h := &Handler{
+		log: opts.Logger, checks: opts.Checks, users: opts.Users, pages: p, registry: reg,
+		sessions: &sessions{key: key, ttl: 12 * time.Hour, now: now, secure: opts.SecureCookies},
+		limiter:  newLoginLimiter(6*time.Second, 5),
+		mux:      http.NewServeMux(),
+	}
+	h.registerRoutes()
+	h.root = securityHeaders(h.mux)
+	return h, nil
 }
 
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.root.ServeHTTP(w, r) }
 
-// Mux exposes the router so that later features register their routes.
-func (h *Handler) Mux() *http.ServeMux { return h.mux }
+// Routes lists every registered route with the role it needs, so a test can
+// walk them all and check that none answers a stranger.
+func (h *Handler) Routes() []Route { return append([]Route(nil), h.routes...) }
+
+// public registers a route anyone may call.
+func (h *Handler) public(pattern string, fn http.HandlerFunc) {
+	h.routes = append(h.routes, Route{Pattern: pattern})
+	h.mux.HandleFunc(pattern, fn)
+}
+
+// page registers a route that needs a signed-in user with at least role.
+func (h *Handler) page(pattern string, role users.Role, fn http.HandlerFunc) {
+	h.routes = append(h.routes, Route{Pattern: pattern, Role: role})
+	h.mux.HandleFunc(pattern, h.requireRole(role, fn))
+}
 
 func (h *Handler) healthz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -65,8 +129,27 @@ func (h *Handler) readyz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, status, body)
 }
 
+// fail answers an error as JSON to API and htmx callers and as a page to
+// browsers.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	if wantsJSON(r) {
+		writeJSON(w, status, map[string]any{"error": map[string]string{"code": http.StatusText(status), "message": msg}})
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	h.pages.render(w, "error", pageData{Title: http.StatusText(status), Message: msg})
+}
+
+func wantsJSON(r *http.Request) bool {
+	return r.Header.Get("HX-Request") != "" || len(r.URL.Path) >= 5 && r.URL.Path[:5] == "/api/" ||
+		r.Header.Get("Accept") == "application/json"
+}
+
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
 }
+
+func urlQueryEscape(s string) string { return url.QueryEscape(s) }
