@@ -6,9 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/coupler/coupler/internal/odata"
@@ -333,8 +333,10 @@ func nextLink(r *http.Request, token string) string {
 	q.Del("$skiptoken")
 	q.Del("$skip")
 	q.Set("$skiptoken", token)
-	u := url.URL{Scheme: "http", Host: r.Host, Path: r.URL.Path, RawQuery: q.Encode()}
-	return u.String()
+	// keep "$" and parentheses literal, as BC's links show them
+	path := strings.NewReplacer("%28", "(", "%29", ")", "%24", "$").Replace(r.URL.EscapedPath())
+	query := strings.ReplaceAll(q.Encode(), "%24", "$")
+	return "http://" + r.Host + path + "?" + query
 }
 
 func (s *Server) sortRows(t *table, rows []*row, by []odata.OrderItem) {

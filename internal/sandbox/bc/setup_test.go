@@ -126,3 +126,12 @@ func (e *env) do(method, u, body string, hdr ...string) resp {
 	require.NoError(e.t, err)
 	return resp{status: res.StatusCode, header: res.Header, body: b}
 }
+
+func (r resp) errMsg(t *testing.T) string {
+	t.Helper()
+	var m struct {
+		Error struct{ Code, Message string } `json:"error"`
+	}
+	require.NoError(t, json.Unmarshal(r.body, &m), string(r.body))
+	return m.Error.Message
+}
