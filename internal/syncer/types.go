@@ -19,8 +19,12 @@ type Coupling struct {
 	LastError     string
 	FailCount     int  // consecutive failures with the same error
 	Skipped       bool // excluded from sync until restored
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	// Snapshot is the JSON of the ERP-side values of the mapped fields at
+	// the last successful sync: what field-level merge compares against.
+	// (New field: the store must persist it for the Merge rule to work.)
+	Snapshot  string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // Counts are what one run did.

@@ -1,0 +1,260 @@
+package syncer
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/coupler/coupler/internal/mapping"
+)
+
+// item is one write on its way, with what is needed to record its outcome.
+type item struct {
+	toCRM    bool
+	op       Op
+	srcID    string
+	srcMod   time.Time
+	coupling *Coupling // nil when the write creates the destination
+	snapshot map[string]any
+	fullRec  map[string]any // source fields, to rebuild a create on Restore
+	header   bool           // remember the ERP id for line mappings
+}
+
+// processERP turns ERP records into CRM writes.
+func (r *run) processERP(ctx context.Context, page []Record, crmChanged map[string]Record, retry bool) error {
+	var items []item
+	st := r.e.opts.Store
+	for _, rec := range page {
+		if !r.markSeen("erp:" + rec.ID) {
+			continue
+		}
+		c, err := st.GetCouplingByERP(ctx, r.m.Name, rec.ID)
+		coupled := err == nil
+		if err != nil && !errors.Is(err, ErrNoRow) {
+			return err
+		}
+		if coupled && c.Skipped {
+			r.add(func(c *Counts) { c.Skipped++ })
+			continue
+		}
+		if coupled && !retry && c.LastResult != ResultFailure && !rec.ModifiedAt.After(c.ERPModifiedAt) {
+			// Already synced at this version: a re-read of the overlap
+			// window, or the echo of coupler's own write to the ERP.
+			r.add(func(c *Counts) { c.Unchanged++ })
+			continue
+		}
+		if !coupled && r.m.OnlyCoupled && !r.ro.Full {
+			r.mu.Lock()
+			r.outOfScope++
+			r.mu.Unlock()
+			continue
+		}
+		var only map[string]bool // fields to send (merge); nil = all
+		if coupled {
+			if crmRec, both := crmChanged[c.CRMID]; both {
+				delete(crmChanged, c.CRMID)
+				send, fields, back := r.conflict(ctx, c, rec, crmRec)
+				if back != nil {
+					crmChanged[c.CRMID] = *back
+					r.mu.Lock()
+					if r.force == nil {
+						r.force = map[string]bool{}
+					}
+					r.force[c.CRMID] = true
+					r.mu.Unlock()
+				} else {
+					r.markSeen("crm:" + c.CRMID) // settled here: not brought back
+				}
+				if !send {
+					continue
+				}
+				only = fields
+			}
+		}
+		payload, err := mapping.TransformToCRM(ctx, r.m, rec.Fields, r.res, !coupled)
+		if err != nil {
+			r.transformFailed(ctx, true, rec, c, coupled, err)
+			continue
+		}
+		if only != nil {
+			payload = restrictToCRM(r.m, payload, only)
+		}
+		it := item{toCRM: true, srcID: rec.ID, srcMod: rec.ModifiedAt, snapshot: erpValues(r.m, rec.Fields), fullRec: rec.Fields, header: true}
+		if coupled {
+			cc := c
+			it.coupling = &cc
+			it.op = Op{Kind: OpUpdate, ID: c.CRMID, Payload: payload}
+		} else {
+			it.op = Op{Kind: OpCreate, ID: DeterministicID(r.m.Name, rec.ID), Payload: payload}
+		}
+		items = append(items, it)
+	}
+	err := r.write(ctx, true, items)
+	r.progress(len(page))
+	return err
+}
+
+// processCRM turns CRM records into ERP writes.
+func (r *run) processCRM(ctx context.Context, page []Record, retry bool) error {
+	var items []item
+	st := r.e.opts.Store
+	for _, rec := range page {
+		if !r.markSeen("crm:" + rec.ID) {
+			continue
+		}
+		c, err := st.GetCouplingByCRM(ctx, r.m.Name, rec.ID)
+		coupled := err == nil
+		if err != nil && !errors.Is(err, ErrNoRow) {
+			return err
+		}
+		if coupled && c.Skipped {
+			r.add(func(c *Counts) { c.Skipped++ })
+			continue
+		}
+		r.mu.Lock()
+		forced := r.force[rec.ID]
+		r.mu.Unlock()
+		if coupled && !retry && !forced && c.LastResult != ResultFailure && !rec.ModifiedAt.After(c.CRMModifiedAt) {
+			r.add(func(c *Counts) { c.Unchanged++ })
+			continue
+		}
+		if !coupled && r.m.OnlyCoupled {
+			r.mu.Lock()
+			r.outOfScope++
+			r.mu.Unlock()
+			continue
+		}
+		payload, err := mapping.TransformToERP(ctx, r.m, rec.Fields, r.res, !coupled)
+		if err != nil {
+			r.transformFailed(ctx, false, rec, c, coupled, err)
+			continue
+		}
+		r.mu.Lock()
+		only, merged := r.mergeOnly[rec.ID]
+		r.mu.Unlock()
+		if merged {
+			for k := range payload {
+				if !only[k] {
+					delete(payload, k)
+				}
+			}
+		}
+		if len(payload) == 0 {
+			r.add(func(c *Counts) { c.Unchanged++ })
+			continue
+		}
+		snap := map[string]any{}
+		if coupled && c.Snapshot != "" {
+			_ = json.Unmarshal([]byte(c.Snapshot), &snap)
+		}
+		for k, v := range payload {
+			snap[k] = v
+		}
+		it := item{toCRM: false, srcID: rec.ID, srcMod: rec.ModifiedAt, snapshot: snap, fullRec: rec.Fields}
+		if coupled {
+			cc := c
+			it.coupling = &cc
+			it.op = Op{Kind: OpUpdate, ID: c.ERPID, Payload: payload}
+		} else {
+			it.op = Op{Kind: OpCreate, Payload: payload}
+		}
+		items = append(items, it)
+	}
+	err := r.write(ctx, false, items)
+	r.progress(len(page))
+	return err
+}
+
+// transformFailed records a record whose values cannot be written (invalid
+// value, unresolved reference): it fails alone, with the field named.
+func (r *run) transformFailed(ctx context.Context, toCRM bool, rec Record, c Coupling, coupled bool, err error) {
+	se := SyncError{Mapping: r.m.Name, Direction: dirName(toCRM), Code: CodeTransform, Message: err.Error()}
+	var fe *mapping.FieldError
+	if errors.As(err, &fe) {
+		se.Field = fe.Field
+	}
+	if toCRM {
+		se.ERPID, se.CRMID = rec.ID, c.CRMID
+	} else {
+		se.CRMID, se.ERPID = rec.ID, c.ERPID
+	}
+	se.Payload = compactJSON(rec.Fields)
+	r.fail(ctx, se, c, coupled)
+}
+
+// fail records one failed record found before any write (its error, and
+// on its coupling the failure count that may make it skipped).
+func (r *run) fail(ctx context.Context, se SyncError, c Coupling, coupled bool) {
+	se.JobID = r.job.ID
+	se.CreatedAt = r.e.now().UTC()
+	var o outcome
+	r.failure(&o, se, c, coupled)
+	for _, cp := range o.put {
+		if _, err := r.e.opts.Store.PutCoupling(ctx, cp); err != nil {
+			r.e.log.Error("could not record a failure on its coupling", "mapping", r.m.Name, "erp", cp.ERPID, "err", err)
+		}
+	}
+	r.recordErrors(ctx, o.errs)
+}
+
+func (r *run) recordErrors(ctx context.Context, es []SyncError) {
+	for i := range es {
+		if es[i].JobID == 0 {
+			es[i].JobID = r.job.ID
+		}
+		if es[i].CreatedAt.IsZero() {
+			es[i].CreatedAt = r.e.now().UTC()
+		}
+	}
+	if err := r.e.opts.Store.AddErrors(ctx, es); err != nil {
+		r.e.log.Error("could not record sync errors", "mapping", r.m.Name, "count", len(es), "err", err)
+	}
+}
+
+// erpValues keeps the ERP values of the mapped fields (the snapshot that
+// field-level merge compares with).
+func erpValues(m *mapping.TableMapping, rec map[string]any) map[string]any {
+	out := map[string]any{}
+	for _, f := range m.Fields {
+		if f.ERPField != "" && f.Constant == nil {
+			out[f.ERPField] = rec[f.ERPField]
+		}
+	}
+	return out
+}
+
+// restrictToCRM keeps only the CRM payload entries that come from the
+// given ERP fields (field-level merge).
+func restrictToCRM(m *mapping.TableMapping, payload map[string]any, erpFields map[string]bool) map[string]any {
+	out := map[string]any{}
+	for _, f := range m.Fields {
+		if f.ERPField == "" || !erpFields[f.ERPField] {
+			continue
+		}
+		for _, k := range []string{f.CRMField, mapping.Bind(f.CRMField)} {
+			if v, ok := payload[k]; ok {
+				out[k] = v
+			}
+		}
+		if f.Lookup != nil && f.Lookup.NavProperty != "" {
+			if v, ok := payload[mapping.Bind(f.Lookup.NavProperty)]; ok {
+				out[mapping.Bind(f.Lookup.NavProperty)] = v
+			}
+		}
+	}
+	return out
+}
+
+func compactJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprintf("%v", v)
+	}
+	const max = 8000
+	if len(b) > max {
+		return string(b[:max]) + "…"
+	}
+	return string(b)
+}

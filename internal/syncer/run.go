@@ -1,0 +1,386 @@
+package syncer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/coupler/coupler/internal/mapping"
+)
+
+// run is one job of one mapping.
+type run struct {
+	e       *Engine
+	m       *mapping.TableMapping
+	ro      RunOptions
+	res     *resolver
+	job     Job
+	started time.Time
+
+	mu         sync.Mutex
+	counts     Counts
+	outOfScope int
+	notes      []string
+	headers    []string                   // ERP ids written (for line mappings)
+	seen       map[string]bool            // source ids handled in this run ("erp:id", "crm:id")
+	mergeOnly  map[string]map[string]bool // CRM id → ERP fields to write (field-level merge)
+	force      map[string]bool            // CRM ids to write although not newer (conflict won by the CRM)
+	done       int
+}
+
+func (r *run) add(fn func(c *Counts)) {
+	r.mu.Lock()
+	fn(&r.counts)
+	r.mu.Unlock()
+}
+
+func (r *run) note(format string, a ...any) {
+	r.mu.Lock()
+	r.notes = append(r.notes, fmt.Sprintf(format, a...))
+	r.mu.Unlock()
+}
+
+func (r *run) progress(n int) {
+	r.mu.Lock()
+	r.done += n
+	d := r.done
+	r.mu.Unlock()
+	if r.ro.Progress != nil {
+		r.ro.Progress(r.m.Name, d)
+	}
+}
+
+func (r *run) execute(ctx context.Context, headers []string) error {
+	if err := r.reconcile(ctx); err != nil {
+		return fmt.Errorf("reconcile interrupted writes: %w", err)
+	}
+	switch r.m.Kind {
+	case mapping.KindOption:
+		return r.syncOptions(ctx)
+	case mapping.KindStatic:
+		return r.syncStatic(ctx)
+	}
+	if r.m.Parent != "" {
+		return r.syncLines(ctx, headers)
+	}
+	if r.ro.Full && len(r.m.MatchFields()) > 0 {
+		if _, err := r.e.match(ctx, r.m, false, r); err != nil {
+			return fmt.Errorf("match-based coupling before the full synchronisation: %w", err)
+		}
+	}
+	return r.syncTable(ctx)
+}
+
+// cursor returns where an incremental read starts (zero: read all).
+func (r *run) cursor(ctx context.Context, side string) (time.Time, error) {
+	if r.ro.Full {
+		return time.Time{}, nil
+	}
+	c, err := r.e.opts.Store.GetCursor(ctx, r.m.Name, side)
+	if errors.Is(err, ErrNoRow) || (err == nil && c.Value == "") {
+		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, err
+	}
+	t, err := time.Parse(time.RFC3339Nano, c.Value)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("cursor of %s on the %s side is %q, not a time: reset it with a full synchronisation: %w", r.m.Name, side, c.Value, err)
+	}
+	return t.Add(-r.e.opts.Overlap), nil
+}
+
+// advance moves the high-water mark to the latest modification seen,
+// capped at the job start (a row modified later is read again next time).
+func (r *run) advance(ctx context.Context, side string, seen time.Time) error {
+	if seen.IsZero() {
+		return nil
+	}
+	if seen.After(r.started) {
+		seen = r.started
+	}
+	old, err := r.e.opts.Store.GetCursor(ctx, r.m.Name, side)
+	if err == nil && old.Value != "" {
+		if t, perr := time.Parse(time.RFC3339Nano, old.Value); perr == nil && !seen.After(t) {
+			return nil
+		}
+	}
+	return r.e.opts.Store.PutCursor(ctx, Cursor{Mapping: r.m.Name, Side: side, Value: seen.UTC().Format(time.RFC3339Nano)})
+}
+
+func (r *run) markSeen(key string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.seen == nil {
+		r.seen = map[string]bool{}
+	}
+	if r.seen[key] {
+		return false
+	}
+	r.seen[key] = true
+	return true
+}
+
+// syncTable is the incremental (or full) run of a table mapping: CRM
+// changes are read first so that conflicts are seen, then ERP changes page
+// by page, then retries of open failures, then the CRM changes left.
+func (r *run) syncTable(ctx context.Context) error {
+	m := r.m
+	crmChanged := map[string]Record{}
+	var crmMax time.Time
+	if m.Direction.FromCRMAllowed() {
+		since, err := r.cursor(ctx, SideCRM)
+		if err != nil {
+			return err
+		}
+		self, err := r.e.self(ctx)
+		if err != nil {
+			return fmt.Errorf("who is the integration user on the CRM: %w", err)
+		}
+		q := ReadQuery{Entity: m.CRMEntitySet, Key: m.CRMKey, Modified: m.CRMModifiedField(), Filter: m.CRMFilter, Since: since}
+		err = r.e.opts.CRM.Read(ctx, q, func(page []Record) error {
+			for _, rec := range page {
+				if rec.ModifiedAt.After(crmMax) {
+					crmMax = rec.ModifiedAt
+				}
+				if self != "" && rec.ModifiedBy == self {
+					continue // coupler's own write: not a change to bring back
+				}
+				crmChanged[rec.ID] = rec
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("read CRM %s: %w", m.CRMEntitySet, err)
+		}
+	}
+	if m.Direction.ToCRMAllowed() {
+		since, err := r.cursor(ctx, SideERP)
+		if err != nil {
+			return err
+		}
+		q := ReadQuery{Entity: m.ERPEntity, Key: "id", Modified: m.ERPModifiedField(), Filter: m.ERPFilter, Since: since}
+		err = r.e.opts.ERP.Read(ctx, q, func(page []Record) error {
+			if err := r.processERP(ctx, page, crmChanged, false); err != nil {
+				return err
+			}
+			var pageMax time.Time
+			for _, rec := range page {
+				if rec.ModifiedAt.After(pageMax) {
+					pageMax = rec.ModifiedAt
+				}
+			}
+			return r.advance(ctx, SideERP, pageMax) // checkpoint every page
+		})
+		if err != nil {
+			return fmt.Errorf("ERP %s: %w", m.ERPEntity, err)
+		}
+		if err := r.retryFailed(ctx, true, crmChanged); err != nil {
+			return err
+		}
+	}
+	if m.Direction.FromCRMAllowed() {
+		ids := sortedKeys(crmChanged)
+		size := r.e.batchSize(r.e.opts.ERP)
+		for i := 0; i < len(ids); i += size {
+			page := make([]Record, 0, size)
+			for _, id := range ids[i:min(i+size, len(ids))] {
+				page = append(page, crmChanged[id])
+			}
+			if err := r.processCRM(ctx, page, false); err != nil {
+				return err
+			}
+		}
+		if err := r.retryFailed(ctx, false, nil); err != nil {
+			return err
+		}
+		if err := r.advance(ctx, SideCRM, crmMax); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// retryFailed re-reads the source records of open errors (and failed,
+// non-skipped couplings) that this run has not handled yet, and syncs them.
+func (r *run) retryFailed(ctx context.Context, toCRM bool, crmChanged map[string]Record) error {
+	errs, err := r.e.opts.Store.ListErrors(ctx, ErrorQuery{Mapping: r.m.Name, OpenOnly: true})
+	if err != nil {
+		return err
+	}
+	want := map[string]bool{}
+	for _, se := range errs {
+		if se.Direction != dirName(toCRM) || se.JobID == r.job.ID {
+			continue
+		}
+		id := se.ERPID
+		if !toCRM {
+			id = se.CRMID
+		}
+		if id != "" {
+			want[id] = true
+		}
+	}
+	failed, err := r.e.opts.Store.ListCouplings(ctx, CouplingQuery{Mapping: r.m.Name, FailedOnly: true})
+	if err != nil {
+		return err
+	}
+	for _, c := range failed {
+		if c.Skipped || c.LastJobID == r.job.ID {
+			continue // skipped, or already handled (and failed) in this run
+		}
+		if toCRM {
+			want[c.ERPID] = true
+		} else {
+			want[c.CRMID] = true
+		}
+	}
+	prefix := "erp:"
+	if !toCRM {
+		prefix = "crm:"
+	}
+	var ids []string
+	for _, id := range sortedKeys(want) {
+		r.mu.Lock()
+		done := r.seen[prefix+id]
+		r.mu.Unlock()
+		if !done {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	src, _ := r.e.sides(toCRM)
+	entity, key := r.m.ERPEntity, "id"
+	if !toCRM {
+		entity, key = r.m.CRMEntitySet, r.m.CRMKey
+	}
+	const chunk = 50
+	for i := 0; i < len(ids); i += chunk {
+		part := ids[i:min(i+chunk, len(ids))]
+		recs, err := src.Get(ctx, entity, key, part)
+		if err != nil {
+			return fmt.Errorf("re-read %d failed record(s) to retry: %w", len(part), err)
+		}
+		found := map[string]bool{}
+		for _, rec := range recs {
+			found[rec.ID] = true
+		}
+		for _, id := range part {
+			if !found[id] {
+				r.sourceGone(ctx, toCRM, id)
+			}
+		}
+		if toCRM {
+			if err := r.changedOnCRM(ctx, recs, crmChanged); err != nil {
+				return err
+			}
+			err = r.processERP(ctx, recs, crmChanged, true)
+		} else {
+			err = r.processCRM(ctx, recs, true)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sourceGone handles a record that failed before and no longer exists on
+// its own side: the error is closed with a note, and a coupling is handled
+// by the deletion rule.
+func (r *run) sourceGone(ctx context.Context, toCRM bool, id string) {
+	st := r.e.opts.Store
+	var c Coupling
+	var err error
+	if toCRM {
+		c, err = st.GetCouplingByERP(ctx, r.m.Name, id)
+	} else {
+		c, err = st.GetCouplingByCRM(ctx, r.m.Name, id)
+	}
+	erpID, crmID := id, ""
+	if !toCRM {
+		erpID, crmID = "", id
+	}
+	if err == nil {
+		erpID, crmID = c.ERPID, c.CRMID
+	}
+	side := "ERP"
+	if !toCRM {
+		side = "CRM"
+	}
+	msg := fmt.Sprintf("the %s record %s was deleted since it failed; nothing to retry", side, id)
+	if err == nil {
+		msg = r.applySourceDeletion(ctx, c, toCRM)
+	}
+	_ = st.ResolveErrors(ctx, r.m.Name, erpID, crmID, r.e.now().UTC())
+	r.recordErrors(ctx, []SyncError{{Mapping: r.m.Name, Direction: dirName(toCRM), ERPID: erpID, CRMID: crmID, Code: CodeSourceDeleted, Message: msg}})
+}
+
+// applySourceDeletion applies the deletion rule to a coupling whose source
+// record is gone, and says what was done.
+func (r *run) applySourceDeletion(ctx context.Context, c Coupling, toCRM bool) string {
+	side, other := "ERP", "CRM"
+	if !toCRM {
+		side, other = "CRM", "ERP"
+	}
+	switch r.m.Deletion {
+	case mapping.DeletionUncouple:
+		if err := r.e.opts.Store.DeleteCoupling(ctx, r.m.Name, c.ERPID); err == nil {
+			r.add(func(c *Counts) { c.Uncoupled++ })
+		}
+		return fmt.Sprintf("the %s record was deleted; coupling removed (deletion rule RemoveCoupling); the %s record %s is kept", side, other, pick(toCRM, c.CRMID, c.ERPID))
+	default:
+		r.add(func(c *Counts) { c.Failed++ })
+		return fmt.Sprintf("the %s record was deleted but its coupled %s record %s still exists; deletion rule %s: delete it there or decouple (coupler decouple %q %s)", side, other, pick(toCRM, c.CRMID, c.ERPID), r.m.Deletion, r.m.Name, c.ERPID)
+	}
+}
+
+func pick(b bool, x, y string) string {
+	if b {
+		return x
+	}
+	return y
+}
+
+// changedOnCRM adds to crmChanged the CRM records coupled to these ERP
+// records that changed since their last sync, so that retrying a record
+// (e.g. one that failed in a conflict) sees the conflict again instead of
+// overwriting the CRM change.
+func (r *run) changedOnCRM(ctx context.Context, erpRecs []Record, crmChanged map[string]Record) error {
+	if !r.m.Direction.FromCRMAllowed() || crmChanged == nil {
+		return nil
+	}
+	byCRM := map[string]Coupling{}
+	var ids []string
+	for _, rec := range erpRecs {
+		c, err := r.e.opts.Store.GetCouplingByERP(ctx, r.m.Name, rec.ID)
+		if err != nil {
+			continue
+		}
+		if _, known := crmChanged[c.CRMID]; !known {
+			byCRM[c.CRMID] = c
+			ids = append(ids, c.CRMID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	recs, err := r.e.opts.CRM.Get(ctx, r.m.CRMEntitySet, r.m.CRMKey, ids)
+	if err != nil {
+		return fmt.Errorf("re-read CRM %s to check for conflicts: %w", r.m.CRMEntitySet, err)
+	}
+	self, err := r.e.self(ctx)
+	if err != nil {
+		return err
+	}
+	for _, rec := range recs {
+		if c := byCRM[rec.ID]; rec.ModifiedAt.After(c.CRMModifiedAt) && (self == "" || rec.ModifiedBy != self) {
+			crmChanged[rec.ID] = rec
+		}
+	}
+	return nil
+}

@@ -1,0 +1,266 @@
+package syncer
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/coupler/coupler/internal/mapping"
+)
+
+// write sends items through the destination's $batch, at most
+// Concurrency batches at a time, and records every outcome.
+func (r *run) write(ctx context.Context, toCRM bool, items []item) error {
+	if len(items) == 0 {
+		return nil
+	}
+	_, dst := r.e.sides(toCRM)
+	size := r.e.batchSize(dst)
+	sem := make(chan struct{}, r.e.opts.Concurrency)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var errs []error
+	for i := 0; i < len(items); i += size {
+		chunk := items[i:min(i+size, len(items))]
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			wg.Wait()
+			return ctx.Err()
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if err := r.writeChunk(ctx, toCRM, chunk); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// outcome is what one result changes in the store.
+type outcome struct {
+	put      []Coupling
+	del      []string // ERP ids of couplings to delete
+	errs     []SyncError
+	resolve  [][2]string // (erp id, crm id) whose open errors are fixed
+	restores []item
+}
+
+func (r *run) writeChunk(ctx context.Context, toCRM bool, items []item) error {
+	_, dst := r.e.sides(toCRM)
+	entity, key := r.m.CRMEntitySet, r.m.CRMKey
+	if !toCRM {
+		entity, key = r.m.ERPEntity, "id"
+	}
+	st := r.e.opts.Store
+	// Announce creates before sending them: a crash between the write and
+	// its coupling is reconciled on restart instead of creating twice.
+	var intents []Intent
+	for _, it := range items {
+		if it.op.Kind == OpCreate {
+			intents = append(intents, Intent{Mapping: r.m.Name, Direction: dirName(toCRM), SourceID: it.srcID, TargetID: it.op.ID, Op: "create", Payload: compactJSON(it.op.Payload)})
+		}
+	}
+	var stored []Intent
+	if len(intents) > 0 {
+		var err error
+		if stored, err = st.AddIntents(ctx, intents); err != nil {
+			return fmt.Errorf("record write intents: %w", err)
+		}
+	}
+	ops := make([]Op, len(items))
+	for i, it := range items {
+		ops[i] = it.op
+	}
+	results, err := dst.Write(ctx, entity, key, ops)
+	if err != nil {
+		return fmt.Errorf("write %d record(s) to %s %s: %w", len(ops), dst.Name(), entity, err)
+	}
+	if len(results) != len(ops) {
+		return fmt.Errorf("write to %s %s: %d results for %d operations", dst.Name(), entity, len(results), len(ops))
+	}
+	var o outcome
+	for i, it := range items {
+		r.outcome(&o, it, results[i])
+	}
+	ids := make([]int64, len(stored))
+	for i, in := range stored {
+		ids[i] = in.ID
+	}
+	now := r.e.now().UTC()
+	err = st.Atomically(ctx, func(ctx context.Context, tx Store) error {
+		for _, c := range o.put {
+			if _, err := tx.PutCoupling(ctx, c); err != nil {
+				return fmt.Errorf("couple ERP %s with CRM %s: %w", c.ERPID, c.CRMID, err)
+			}
+		}
+		for _, id := range o.del {
+			if err := tx.DeleteCoupling(ctx, r.m.Name, id); err != nil && !errors.Is(err, ErrNoRow) {
+				return err
+			}
+		}
+		for _, p := range o.resolve {
+			if err := tx.ResolveErrors(ctx, r.m.Name, p[0], p[1], now); err != nil {
+				return err
+			}
+		}
+		if len(o.errs) > 0 {
+			if err := tx.AddErrors(ctx, o.errs); err != nil {
+				return err
+			}
+		}
+		if len(ids) > 0 {
+			return tx.DeleteIntents(ctx, ids)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("record the outcome of %d write(s): %w", len(items), err)
+	}
+	if len(o.restores) > 0 {
+		return r.write(ctx, toCRM, o.restores)
+	}
+	return nil
+}
+
+// outcome decides what one write's result means.
+func (r *run) outcome(o *outcome, it item, res Result) {
+	now := r.e.now().UTC()
+	var c Coupling
+	if it.coupling != nil {
+		c = *it.coupling
+	} else {
+		c = Coupling{Mapping: r.m.Name}
+	}
+	if res.Err == nil {
+		newID := res.ID
+		if newID == "" {
+			newID = it.op.ID
+		}
+		if it.toCRM {
+			c.ERPID, c.CRMID = it.srcID, newID
+			c.ERPModifiedAt, c.CRMModifiedAt = it.srcMod, res.ModifiedAt
+		} else {
+			if it.coupling != nil && it.coupling.ERPID != newID {
+				o.del = append(o.del, it.coupling.ERPID) // restored under a new ERP id
+				c.ID = 0
+			}
+			c.ERPID, c.CRMID = newID, it.srcID
+			c.CRMModifiedAt, c.ERPModifiedAt = it.srcMod, res.ModifiedAt
+		}
+		c.LastResult, c.LastError, c.LastJobID, c.FailCount, c.Skipped = ResultSuccess, "", r.job.ID, 0, false
+		if b, err := json.Marshal(it.snapshot); err == nil {
+			c.Snapshot = string(b)
+		}
+		o.put = append(o.put, c)
+		o.resolve = append(o.resolve, [2]string{c.ERPID, c.CRMID})
+		if it.op.Kind == OpCreate {
+			r.add(func(c *Counts) { c.Inserted++ })
+		} else {
+			r.add(func(c *Counts) { c.Modified++ })
+		}
+		if it.header {
+			r.mu.Lock()
+			r.headers = append(r.headers, c.ERPID)
+			r.mu.Unlock()
+		}
+		return
+	}
+	se := SyncError{JobID: r.job.ID, Mapping: r.m.Name, Direction: dirName(it.toCRM), Payload: compactJSON(it.op.Payload), CreatedAt: now}
+	if it.toCRM {
+		se.ERPID, se.CRMID = it.srcID, it.op.ID
+	} else {
+		se.CRMID, se.ERPID = it.srcID, it.op.ID
+	}
+	var we *WriteError
+	if errors.As(res.Err, &we) {
+		se.Code, se.Message, se.Field = we.Code, we.Message, we.Field
+		if se.Code == "" {
+			se.Code = fmt.Sprintf("HTTP%d", we.Status)
+		}
+	} else {
+		se.Code, se.Message = "Error", res.Err.Error()
+	}
+	if it.coupling != nil && it.op.Kind == OpUpdate && errors.Is(res.Err, ErrNotFound) {
+		r.destinationGone(o, it, c, se)
+		return
+	}
+	r.failure(o, se, c, it.coupling != nil)
+}
+
+// destinationGone applies the deletion rule to a coupled record whose
+// destination was deleted. Never silent: each case leaves an error row.
+func (r *run) destinationGone(o *outcome, it item, c Coupling, se SyncError) {
+	dst, src := "CRM", "ERP"
+	if !it.toCRM {
+		dst, src = "ERP", "CRM"
+	}
+	se.Code = CodeDestinationDeleted
+	switch r.m.Deletion {
+	case mapping.DeletionRestore:
+		var payload map[string]any
+		var err error
+		if it.toCRM {
+			payload, err = mapping.TransformToCRM(context.Background(), r.m, it.fullRec, r.res, true)
+		} else {
+			payload, err = mapping.TransformToERP(context.Background(), r.m, it.fullRec, r.res, true)
+		}
+		if err != nil {
+			se.Message = fmt.Sprintf("the %s record %s coupled to %s record %s was deleted and cannot be restored: %v", dst, it.op.ID, src, it.srcID, err)
+			r.failure(o, se, c, true)
+			return
+		}
+		se.Message = fmt.Sprintf("the %s record %s coupled to %s record %s was deleted; restored from the %s record (deletion rule Restore)", dst, it.op.ID, src, it.srcID, src)
+		se.ResolvedAt = se.CreatedAt
+		o.errs = append(o.errs, se)
+		restore := it
+		restore.op = Op{Kind: OpCreate, Payload: payload}
+		if it.toCRM {
+			restore.op.ID = it.op.ID // same CRM id: the upsert recreates it
+		}
+		o.restores = append(o.restores, restore)
+	case mapping.DeletionUncouple:
+		se.Message = fmt.Sprintf("the %s record %s coupled to %s record %s was deleted; coupling removed (deletion rule RemoveCoupling); the %s record is kept", dst, it.op.ID, src, it.srcID, src)
+		se.ResolvedAt = se.CreatedAt
+		o.errs = append(o.errs, se)
+		o.del = append(o.del, c.ERPID)
+		r.add(func(c *Counts) { c.Uncoupled++ })
+	default:
+		se.Message = fmt.Sprintf("the %s record %s coupled to %s record %s was deleted; deletion rule Fail leaves both as they are: set the mapping's deletion rule to Restore or RemoveCoupling, or run coupler decouple %q %s", dst, it.op.ID, src, it.srcID, r.m.Name, c.ERPID)
+		r.failure(o, se, c, true)
+	}
+}
+
+// failure records a failed record and counts toward skipping it.
+func (r *run) failure(o *outcome, se SyncError, c Coupling, coupled bool) {
+	r.add(func(c *Counts) { c.Failed++ })
+	o.errs = append(o.errs, se)
+	if !coupled {
+		return
+	}
+	sig := se.Code + ": " + se.Message
+	if c.LastResult == ResultFailure && c.LastError == sig {
+		c.FailCount++
+	} else {
+		c.FailCount = 1
+	}
+	c.LastResult, c.LastError, c.LastJobID = ResultFailure, sig, r.job.ID
+	if r.m.SkipAfter > 0 && c.FailCount >= r.m.SkipAfter {
+		c.Skipped = true
+		r.add(func(c *Counts) { c.Skipped++ })
+		o.errs = append(o.errs, SyncError{
+			JobID: r.job.ID, Mapping: r.m.Name, Direction: se.Direction, ERPID: c.ERPID, CRMID: c.CRMID,
+			Code: CodeSkipped, CreatedAt: se.CreatedAt,
+			Message: fmt.Sprintf("skipped after %d identical failures (mapping rule skip_after=%d): fix the cause, then run coupler sync restore-skipped --mapping %q", c.FailCount, r.m.SkipAfter, r.m.Name),
+		})
+	}
+	o.put = append(o.put, c)
+}
