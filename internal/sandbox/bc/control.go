@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"strconv"
 )
 
 // control serves /_sandbox/…: what an ERP user does by hand in the web client, for tests
@@ -29,12 +28,11 @@ func (s *Server) control(w http.ResponseWriter, r *http.Request, rest string) {
 	mux.HandleFunc("PATCH /{set}/{number}", s.ctlEdit)
 	r2 := r.Clone(r.Context())
 	r2.URL.Path = "/" + rest
-	h, pattern := mux.Handler(r2)
-	if pattern == "" {
+	if _, pattern := mux.Handler(r2); pattern == "" {
 		writeAPIError(w, errf(http.StatusNotFound, codeNotFound, "No sandbox control endpoint matches %s %s; see GET /_sandbox/info.", r.Method, r.URL.Path))
 		return
 	}
-	h.ServeHTTP(w, r2)
+	mux.ServeHTTP(w, r2) // sets the path values
 }
 
 func (s *Server) ctlInfo(w http.ResponseWriter, r *http.Request) {
@@ -205,5 +203,3 @@ func (s *Server) ctlEdit(w http.ResponseWriter, r *http.Request) {
 	}
 	s.writeRow(w, t, x)
 }
-
-var _ = strconv.Itoa
