@@ -141,6 +141,16 @@ func (r *run) skip(id, reason string) {
 	}
 }
 
+// notTried undoes the "reachable" that failCall assumed when the client
+// could not even be built (nothing was sent).
+func (r *run) notTried(id, stage string) {
+	if stage != "auth" {
+		return
+	}
+	c := &r.list.Checks[r.index[id]]
+	c.Status, c.Detail, c.Reason = Skipped, "", "not tried: the settings are incomplete"
+}
+
 // failCall records a failed call at the right stage: a transport failure
 // fails "reach", a refusal fails "auth", anything else fails callID.
 func (r *run) failCall(f failure, prefix, callID string) {
@@ -205,7 +215,11 @@ func (r *run) testCRM(ctx context.Context, c ConnectionSetup, cl Clients) bool {
 	}
 	if cl.CRM == nil {
 		f := classify(cl.CRMErr, "CRM", c.CRM.URL, credFields)
+		if f.stage == "call" {
+			f.stage = "auth" // the client could not be built: a settings problem
+		}
 		r.failCall(f, "crm", "crm.whoami")
+		r.notTried("crm.reach", f.stage)
 		for _, id := range []string{"crm.whoami", "crm.version", "crm.user-enabled", "crm.role-admin", "crm.role-user", "crm.not-sysadmin", "crm.solution"} {
 			r.skip(id, "no connection to the CRM")
 		}
@@ -400,7 +414,12 @@ func (r *run) testERP(ctx context.Context, c ConnectionSetup, cl Clients, curren
 		credFields = "erp.user and erp.web-service-key"
 	}
 	if cl.ERP == nil {
-		r.failCall(classify(cl.ERPErr, "ERP", c.ERP.APIURL, credFields), "erp", "erp.company")
+		f := classify(cl.ERPErr, "ERP", c.ERP.APIURL, credFields)
+		if f.stage == "call" {
+			f.stage = "auth"
+		}
+		r.failCall(f, "erp", "erp.company")
+		r.notTried("erp.reach", f.stage)
 		r.skip("erp.company", "no connection to the ERP")
 		return false
 	}

@@ -79,6 +79,10 @@ func classify(err error, side, addr, credFields string) failure {
 		return failure{"call", "the " + side + " answered 404 Not Found at " + addr + ": " + shortErr(err),
 			"check the " + side + " URL (and API version)"}
 	}
+	var fe *FieldError
+	if errors.As(err, &fe) {
+		return failure{"auth", fe.Field + " " + fe.Problem, fe.Fix}
+	}
 	var ce *dataverse.ConnStringError
 	if errors.As(err, &ce) {
 		return failure{"auth", "the connection string is not usable: " + ce.Error(), "fix crm.connection-string (run `coupler setup`)"}
