@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/coupler/coupler/internal/sandbox/limits"
 )
 
 // admit applies the request limits and injected faults after authentication. It returns
@@ -14,12 +16,12 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request, user string) (fun
 	if s.limiter != nil {
 		rel, err := s.limiter.Acquire(r.Context(), user)
 		if err != nil {
-			var th *limitsThrottled
+			var th *limits.Throttled
 			if errors.As(err, &th) {
 				writeRetryAfter(w, th.RetryAfter)
-				msg := "Too many requests reached.  Actual (" + strconv.Itoa(6001) + ").  Maximum (6000)."
+				msg := "Too many requests reached: the limit of requests per user in the time window is used up; retry after " + strconv.Itoa(int(th.RetryAfter.Seconds())) + " s."
 				if th.Reason == "concurrency" {
-					msg = "Too many concurrent requests: at most 5 run at once and 95 wait; retry after the given delay."
+					msg = "Too many concurrent requests: the running and queued requests of this user are at their limits; retry later."
 				}
 				writeAPIError(w, errf(http.StatusTooManyRequests, codeTooManyRequests, "%s", msg))
 				return nil, false

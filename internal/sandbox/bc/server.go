@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/coupler/coupler/internal/sandbox/identity"
+	"github.com/coupler/coupler/internal/sandbox/limits"
 )
 
 // Options configures a simulator.
@@ -24,7 +25,7 @@ type Options struct {
 	Identity *identity.Issuer // required: verifies bearer tokens; New registers its app in it
 	Seed     string           // "demo" (CRONUS International Ltd.) or "none"/"" (empty company)
 	Scale    int              // synthetic customers/contacts (and Scale/10 items) added to the seed
-	Limiter  *limitsLimiter   // nil = no request limits
+	Limiter  *limits.Limiter  // nil = no request limits
 	Faults   *faultsInjector  // nil = no injected faults
 	Logger   *slog.Logger
 	Clock    func() time.Time
@@ -52,7 +53,7 @@ type Server struct {
 	log      *slog.Logger
 	clock    func() time.Time
 	issuer   *identity.Issuer
-	limiter  *limitsLimiter
+	limiter  *limits.Limiter
 	faults   *faultsInjector
 	sets     map[string]*entitySet
 	setOrder []string

@@ -1,24 +1,10 @@
 package bc
 
 import (
-	"context"
 	"time"
 )
 
 // TEMPORARY stand-ins until internal/sandbox/limits and faults land.
-type limitsLimiter struct{}
-
-func (*limitsLimiter) Acquire(ctx context.Context, user string) (func(), error) {
-	return func() {}, nil
-}
-
-type limitsThrottled struct {
-	RetryAfter time.Duration
-	Reason     string
-}
-
-func (t *limitsThrottled) Error() string { return "throttled" }
-
 type faultKind int
 
 const (
