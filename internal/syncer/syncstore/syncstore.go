@@ -71,7 +71,9 @@ func (a *Store) CreateJob(ctx context.Context, j syncer.Job) (syncer.Job, error)
 	return j, mapErr(err)
 }
 
-func (a *Store) UpdateJob(ctx context.Context, j syncer.Job) error { return mapErr(a.s.UpdateJob(ctx, j)) }
+func (a *Store) UpdateJob(ctx context.Context, j syncer.Job) error {
+	return mapErr(a.s.UpdateJob(ctx, j))
+}
 
 func (a *Store) ListJobs(ctx context.Context, m string, limit int) ([]syncer.Job, error) {
 	js, err := a.s.ListJobs(ctx, store.JobFilter{Mapping: m, Limit: limit})
@@ -96,7 +98,9 @@ func (a *Store) GetCursor(ctx context.Context, m, side string) (syncer.Cursor, e
 	return c, mapErr(err)
 }
 
-func (a *Store) PutCursor(ctx context.Context, c syncer.Cursor) error { return mapErr(a.s.PutCursor(ctx, c)) }
+func (a *Store) PutCursor(ctx context.Context, c syncer.Cursor) error {
+	return mapErr(a.s.PutCursor(ctx, c))
+}
 
 func (a *Store) AddIntents(ctx context.Context, is []syncer.Intent) ([]syncer.Intent, error) {
 	out, err := a.s.AddIntents(ctx, is)
