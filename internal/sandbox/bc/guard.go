@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/coupler/coupler/internal/sandbox/faults"
 	"github.com/coupler/coupler/internal/sandbox/limits"
 )
 
@@ -33,7 +34,7 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request, user string) (fun
 	}
 	f := s.faults.Next()
 	switch f.Kind {
-	case faultServerError:
+	case faults.ServerError:
 		release()
 		status := f.Status
 		if status == 0 {
@@ -41,17 +42,17 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request, user string) (fun
 		}
 		writeAPIError(w, errf(status, codeServerError, "Injected fault: the service is temporarily unavailable."))
 		return nil, false
-	case faultThrottle:
+	case faults.Throttle:
 		release()
 		writeRetryAfter(w, f.RetryAfter)
 		writeAPIError(w, errf(http.StatusTooManyRequests, codeTooManyRequests, "Injected fault: too many requests reached."))
 		return nil, false
-	case faultSlow:
+	case faults.Slow:
 		select {
 		case <-time.After(f.Delay):
 		case <-r.Context().Done():
 		}
-	case faultDrop:
+	case faults.Drop:
 		release()
 		if hj, ok := w.(http.Hijacker); ok {
 			if conn, _, err := hj.Hijack(); err == nil {

@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/coupler/coupler/internal/sandbox/faults"
 	"github.com/coupler/coupler/internal/sandbox/identity"
 	"github.com/coupler/coupler/internal/sandbox/limits"
 )
@@ -26,7 +27,7 @@ type Options struct {
 	Seed     string           // "demo" (CRONUS International Ltd.) or "none"/"" (empty company)
 	Scale    int              // synthetic customers/contacts (and Scale/10 items) added to the seed
 	Limiter  *limits.Limiter  // nil = no request limits
-	Faults   *faultsInjector  // nil = no injected faults
+	Faults   *faults.Injector // nil = no injected faults
 	Logger   *slog.Logger
 	Clock    func() time.Time
 	// Environment and Instance name the online environment and the on-premises server
@@ -54,7 +55,7 @@ type Server struct {
 	clock    func() time.Time
 	issuer   *identity.Issuer
 	limiter  *limits.Limiter
-	faults   *faultsInjector
+	faults   *faults.Injector
 	sets     map[string]*entitySet
 	setOrder []string
 	creds    Credentials
