@@ -69,7 +69,7 @@ const (
 
 // netSetup starts a real token endpoint and returns a setup whose CRM and
 // ERP URLs the caller points at failing peers.
-func netSetup(t *testing.T) (setup.ConnectionSetup, *memSecrets) {
+func netSetup(t *testing.T) (setup.ConnectionSetup, *memSecrets, *identity.Issuer) {
 	t.Helper()
 	iss := identity.New(identity.Options{Logger: slog.New(slog.DiscardHandler)})
 	iss.RegisterUser(testUser, testPassword, "00000000-0000-0000-0000-0000000000aa")
@@ -91,7 +91,7 @@ func netSetup(t *testing.T) (setup.ConnectionSetup, *memSecrets) {
 	for k, v := range d.Secrets {
 		require.NoError(t, sec.Put(context.Background(), d.Setup.Name, k, v))
 	}
-	return d.Setup, sec
+	return d.Setup, sec, iss
 }
 
 func runTest(t *testing.T, c setup.ConnectionSetup, sec setup.Secrets, hc *http.Client) setup.Checklist {
@@ -116,7 +116,7 @@ func requireCheck(t *testing.T, l setup.Checklist, id string, st setup.Status, r
 
 func TestCheckUnreachable(t *testing.T) {
 	t.Parallel()
-	c, sec := netSetup(t)
+	c, sec, _ := netSetup(t)
 	l := runTest(t, c, sec, nil)
 	require.False(t, l.OK())
 	requireCheck(t, l, "crm.reach", setup.Failed,
@@ -130,7 +130,7 @@ func TestCheckUnreachable(t *testing.T) {
 
 func TestCheckUntrustedTLS(t *testing.T) {
 	t.Parallel()
-	c, sec := netSetup(t)
+	c, sec, _ := netSetup(t)
 	tlsSrv := httptest.NewTLSServer(http.NotFoundHandler())
 	t.Cleanup(tlsSrv.Close)
 	c.CRM.URL = tlsSrv.URL
@@ -142,7 +142,7 @@ func TestCheckUntrustedTLS(t *testing.T) {
 
 func TestCheckWrongPassword(t *testing.T) {
 	t.Parallel()
-	c, sec := netSetup(t)
+	c, sec, _ := netSetup(t)
 	require.NoError(t, sec.Put(context.Background(), c.Name, setup.SecretCRMPassword, "Wrong-Password"))
 	l := runTest(t, c, sec, nil)
 	ch, _ := l.Find("crm.auth")
@@ -155,7 +155,7 @@ func TestCheckWrongPassword(t *testing.T) {
 
 func TestCheckMissingSecret(t *testing.T) {
 	t.Parallel()
-	c, _ := netSetup(t)
+	c, _, _ := netSetup(t)
 	l := runTest(t, c, newMemSecrets(), nil)
 	requireCheck(t, l, "crm.auth", setup.Failed, "crm.password is not set", "run `coupler setup` to enter it")
 }
