@@ -1,0 +1,201 @@
+package bc_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/coupler/coupler/internal/bc"
+	"github.com/stretchr/testify/require"
+)
+
+func TestListCompanies(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	cos, err := b.client.ListCompanies(t.Context())
+	require.NoError(t, err)
+	require.Len(t, cos, 1)
+	require.Equal(t, b.creds.CompanyID, cos[0].ID)
+	require.Equal(t, "CRONUS International Ltd.", cos[0].Name)
+}
+
+func TestListFilterAndTypedRecords(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	var got []bc.Customer
+	err := bc.ListAs(t.Context(), b.client, bc.SetCustomers, bc.Query{Filter: "number eq '10000'"}, func(p []bc.Customer) error {
+		got = append(got, p...)
+		return nil
+	})
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	require.Equal(t, "Adatum Corporation", got[0].DisplayName)
+	require.True(t, bc.ValidGUID(got[0].ID))
+	require.NotEmpty(t, got[0].ETag)
+	require.False(t, got[0].LastModifiedDateTime.IsZero())
+
+	c, err := bc.GetAs[bc.Customer](t.Context(), b.client, bc.SetCustomers, got[0].ID, bc.Query{Select: []string{"number", "displayName"}})
+	require.NoError(t, err)
+	require.Equal(t, "10000", c.Number)
+	require.Empty(t, c.City, "$select leaves other fields out")
+
+	// A query the service refuses comes back as a typed error naming it.
+	err = b.client.List(t.Context(), bc.SetCustomers, bc.Query{Filter: "noSuchField eq 1"}, func([]json.RawMessage) error { return nil })
+	require.ErrorIs(t, err, bc.ErrBadRequest)
+	var apiErr *bc.APIError
+	require.ErrorAs(t, err, &apiErr)
+	require.NotEmpty(t, apiErr.CorrelationID)
+	require.Contains(t, apiErr.Message, "noSuchField")
+}
+
+func TestListFollowsNextLink(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	var all []string
+	pages := 0
+	var count int64 = -1
+	err := b.client.ListPages(t.Context(), bc.SetItems, bc.Query{MaxPageSize: 3, Count: true, Select: []string{"id", "number"}}, func(p bc.Page) error {
+		pages++
+		require.LessOrEqual(t, len(p.Records), 3)
+		if count < 0 {
+			count = p.Count
+		}
+		for _, r := range p.Records {
+			all = append(all, bc.ID(r))
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	require.Equal(t, int64(len(all)), count, "the pages add up to @odata.count")
+	require.GreaterOrEqual(t, len(all), 20, "the demo company has the twenty furniture items")
+	require.Equal(t, (len(all)+2)/3, pages)
+	seen := map[string]bool{}
+	for _, id := range all {
+		require.False(t, seen[id], "id %s seen twice across pages", id)
+		seen[id] = true
+	}
+
+	// An error from the callback stops the walk and comes back unchanged.
+	stop := errors.New("stop")
+	calls := 0
+	err = b.client.List(t.Context(), bc.SetItems, bc.Query{MaxPageSize: 2}, func([]json.RawMessage) error { calls++; return stop })
+	require.ErrorIs(t, err, stop)
+	require.Equal(t, 1, calls)
+}
+
+func TestListModifiedSinceCursor(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := t.Context()
+	n := 0
+	cursor, err := b.client.ListModifiedSince(ctx, bc.SetCustomers, time.Time{}, bc.Query{}, func(p []json.RawMessage) error { n += len(p); return nil })
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, n, 5)
+	require.False(t, cursor.IsZero())
+
+	// Nothing changed: the next read is empty and the cursor stays.
+	time.Sleep(5 * time.Millisecond)
+	n = 0
+	next, err := b.client.ListModifiedSince(ctx, bc.SetCustomers, cursor, bc.Query{}, func(p []json.RawMessage) error { n += len(p); return nil })
+	require.NoError(t, err)
+	require.Zero(t, n)
+	require.Equal(t, cursor, next)
+
+	// One change: only that record comes back and the cursor moves to it.
+	var trey bc.Customer
+	require.NoError(t, bc.ListAs(ctx, b.client, bc.SetCustomers, bc.Query{Filter: "number eq '20000'"}, func(p []bc.Customer) error { trey = p[0]; return nil }))
+	updated, err := b.client.Update(ctx, bc.SetCustomers, trey.ID, trey.ETag, map[string]any{"phoneNumber": "555-0142"})
+	require.NoError(t, err)
+	var ids []string
+	next, err = b.client.ListModifiedSince(ctx, bc.SetCustomers, cursor, bc.Query{Select: []string{"id", "number"}}, func(p []json.RawMessage) error {
+		for _, r := range p {
+			ids = append(ids, bc.ID(r))
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	require.Equal(t, []string{trey.ID}, ids)
+	lm, err := bc.LastModified(updated)
+	require.NoError(t, err)
+	require.Equal(t, lm, next)
+
+	// A failing callback leaves the cursor where it was.
+	_, err = b.client.ListModifiedSince(ctx, bc.SetCustomers, cursor, bc.Query{Filter: "number eq '20000'"}, func([]json.RawMessage) error { return context.Canceled })
+	require.ErrorIs(t, err, context.Canceled)
+}
+
+func TestBasicAuthOnPremisesLayout(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	c, err := bc.New(b.basicConfig())
+	require.NoError(t, err)
+	require.Equal(t, bc.LayoutOnPremises, c.Root().Layout)
+	raw, err := c.Get(t.Context(), bc.SetCustomers, mustCustomerID(t, b, "30000"), bc.Query{})
+	require.NoError(t, err)
+	require.Contains(t, string(raw), "School of Fine Art")
+
+	cfg := b.basicConfig()
+	cfg.Basic.WebServiceKey = "wrong-key"
+	bad, err := bc.New(cfg)
+	require.NoError(t, err)
+	_, err = bad.ListCompanies(t.Context())
+	require.ErrorIs(t, err, bc.ErrUnauthorized)
+}
+
+func TestOAuthWrongSecret(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	cfg := b.oauthConfig()
+	cfg.OAuth.ClientSecret = "wrong"
+	c, err := bc.New(cfg)
+	require.NoError(t, err)
+	_, err = c.ListCompanies(t.Context())
+	require.ErrorIs(t, err, bc.ErrUnauthorized)
+	require.ErrorContains(t, err, "token endpoint")
+	require.Equal(t, int64(1), c.Stats().Requests, "a refused token is not retried")
+}
+
+func TestNotFound(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	_, err := b.client.Get(t.Context(), bc.SetCustomers, "00000000-0000-4000-8000-00000000dead", bc.Query{})
+	require.ErrorIs(t, err, bc.ErrNotFound)
+	var apiErr *bc.APIError
+	require.ErrorAs(t, err, &apiErr)
+	require.Equal(t, http.StatusNotFound, apiErr.Status)
+}
+
+func TestConcurrencyBound(t *testing.T) {
+	t.Parallel()
+	pt := &peakTransport{base: http.DefaultTransport}
+	b := setup(t, setupOpt{cfg: func(c *bc.Config) { c.HTTPClient = &http.Client{Transport: pt}; c.MaxConcurrent = 3 }})
+	id := mustCustomerID(t, b, "10000")
+	before := b.client.Stats().Requests
+	errs := make(chan error, 30)
+	for range 30 {
+		go func() {
+			_, err := b.client.Get(t.Context(), bc.SetCustomers, id, bc.Query{})
+			errs <- err
+		}()
+	}
+	for range 30 {
+		require.NoError(t, <-errs)
+	}
+	require.LessOrEqual(t, pt.peak.Load(), int64(3))
+	require.Equal(t, int64(30), b.client.Stats().Requests-before)
+}
+
+func mustCustomerID(t *testing.T, b *testBundle, number string) string {
+	t.Helper()
+	var id string
+	err := bc.ListAs(t.Context(), b.client, bc.SetCustomers, bc.Query{Filter: "number eq '" + number + "'"}, func(p []bc.Customer) error {
+		require.Len(t, p, 1)
+		id = p[0].ID
+		return nil
+	})
+	require.NoError(t, err)
+	return id
+}
