@@ -1,0 +1,423 @@
+package dataverse
+
+import (
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// The in-memory database. Rows are immutable once stored (an update stores a new row), so
+// a change set can be undone by putting the old pointers back, and readers holding the read
+// lock see whole rows only. Per table it keeps:
+//   - byID: the live rows;
+//   - seqs: every row by creation sequence (the default order and the paging position);
+//   - changes: every write in version order, tombstones included (modifiedon order, since
+//     modifiedon never goes backwards; serves modifiedon cursors and change tracking);
+//   - eq: equality indexes on lookups and key-like columns.
+
+// ref is the stored value of a lookup: the target row's id and table.
+type ref struct {
+	ID    uuid.UUID
+	Table string
+}
+
+type cell struct {
+	col int
+	v   any
+}
+
+// row is one stored record. cells are sorted by column ordinal and hold non-null values only.
+type row struct {
+	id       uuid.UUID
+	seq      int
+	version  int64
+	modified int64 // unix nanoseconds of modifiedon
+	deleted  bool
+	cells    []cell
+}
+
+func (r *row) get(col int) any {
+	cs := r.cells
+	i := sort.Search(len(cs), func(i int) bool { return cs[i].col >= col })
+	if i < len(cs) && cs[i].col == col {
+		return cs[i].v
+	}
+	return nil
+}
+
+// value returns column c of r; the primary key is the row id (not stored in cells).
+func (r *row) value(c *Column) any {
+	if c.idx == 0 {
+		return r.id
+	}
+	if c.Name == "versionnumber" {
+		return r.version
+	}
+	return r.get(c.idx)
+}
+
+// with returns a copy of r with the given values set (nil removes a value).
+func (r *row) with(vals map[int]any) *row {
+	nr := *r
+	nr.cells = make([]cell, 0, len(r.cells)+len(vals))
+	for _, c := range r.cells {
+		if _, ok := vals[c.col]; !ok {
+			nr.cells = append(nr.cells, c)
+		}
+	}
+	for col, v := range vals {
+		if v != nil {
+			nr.cells = append(nr.cells, cell{col, v})
+		}
+	}
+	sort.Slice(nr.cells, func(i, j int) bool { return nr.cells[i].col < nr.cells[j].col })
+	return &nr
+}
+
+// posting is the set of row ids holding one index key. Small sets are scanned; large ones
+// keep positions so removal stays O(1).
+type posting struct {
+	ids []uuid.UUID
+	pos map[uuid.UUID]int
+}
+
+const postingPosThreshold = 32
+
+func (p *posting) add(id uuid.UUID) {
+	p.ids = append(p.ids, id)
+	if p.pos != nil {
+		p.pos[id] = len(p.ids) - 1
+	} else if len(p.ids) > postingPosThreshold {
+		p.pos = make(map[uuid.UUID]int, len(p.ids))
+		for i, x := range p.ids {
+			p.pos[x] = i
+		}
+	}
+}
+
+func (p *posting) remove(id uuid.UUID) {
+	i := -1
+	if p.pos != nil {
+		if j, ok := p.pos[id]; ok {
+			i = j
+			delete(p.pos, id)
+		}
+	} else {
+		for j, x := range p.ids {
+			if x == id {
+				i = j
+				break
+			}
+		}
+	}
+	if i < 0 {
+		return
+	}
+	last := len(p.ids) - 1
+	if i != last {
+		p.ids[i] = p.ids[last]
+		if p.pos != nil {
+			p.pos[p.ids[i]] = i
+		}
+	}
+	p.ids = p.ids[:last]
+}
+
+type tableStore struct {
+	t       *Table
+	byID    map[uuid.UUID]*row
+	seqs    []*row // index = seq; nil once deleted
+	changes []*row // version order; a stale entry is one whose row is no longer current
+	stale   int
+	eq      map[int]map[any]*posting
+	alt     map[string]map[string]uuid.UUID // alternate key name → joined key values → id
+}
+
+func newTableStore(t *Table) *tableStore {
+	ts := &tableStore{t: t, byID: map[uuid.UUID]*row{}, eq: map[int]map[any]*posting{}, alt: map[string]map[string]uuid.UUID{}}
+	for _, c := range t.cols {
+		if c.Index && c.Name != t.Key {
+			ts.eq[c.idx] = map[any]*posting{}
+		}
+	}
+	return ts
+}
+
+// indexKey normalises a value for equality lookups: strings compare case-insensitively in
+// Dataverse, lookups by id.
+func indexKey(v any) any {
+	switch x := v.(type) {
+	case string:
+		return strings.ToLower(x)
+	case ref:
+		return x.ID
+	default:
+		return v
+	}
+}
+
+func (ts *tableStore) index(r *row, add bool) {
+	for col, m := range ts.eq {
+		v := r.get(col)
+		if v == nil {
+			continue
+		}
+		k := indexKey(v)
+		p := m[k]
+		if add {
+			if p == nil {
+				p = &posting{}
+				m[k] = p
+			}
+			p.add(r.id)
+		} else if p != nil {
+			p.remove(r.id)
+			if len(p.ids) == 0 {
+				delete(m, k)
+			}
+		}
+	}
+}
+
+// lookupEq returns the ids whose column col equals v, and whether col is indexed.
+func (ts *tableStore) lookupEq(col int, v any) ([]uuid.UUID, bool) {
+	m, ok := ts.eq[col]
+	if !ok {
+		return nil, false
+	}
+	p := m[indexKey(v)]
+	if p == nil {
+		return nil, true
+	}
+	return p.ids, true
+}
+
+// db is the whole organisation's data.
+type db struct {
+	mu       sync.RWMutex
+	schema   *Schema
+	stores   map[string]*tableStore
+	version  int64
+	lastTime time.Time
+	clock    func() time.Time
+	// systemuserroles_association (N:N): user → roles and role → users.
+	userRoles map[uuid.UUID]map[uuid.UUID]bool
+	roleUsers map[uuid.UUID]map[uuid.UUID]bool
+}
+
+func (d *db) store(logical string) *tableStore {
+	ts := d.stores[logical]
+	if ts == nil {
+		if t := d.schema.table(logical); t != nil {
+			ts = newTableStore(t)
+			d.stores[logical] = ts
+		}
+	}
+	return ts
+}
+
+// now returns the write time: the clock, but never before the previous write, so that
+// modifiedon order equals version order.
+func (d *db) now() time.Time {
+	t := d.clock().UTC().Truncate(time.Millisecond)
+	if t.Before(d.lastTime) {
+		t = d.lastTime
+	}
+	d.lastTime = t
+	return t
+}
+
+// tx collects undo steps so a change set can be rolled back. Callers hold d.mu.
+type tx struct {
+	d      *db
+	undos  []func()
+	noUndo bool // bulk seeding: nothing to roll back to
+}
+
+func (d *db) begin() *tx { return &tx{d: d} }
+
+// commit forgets the undo steps and compacts change logs that grew mostly stale.
+func (x *tx) commit() {
+	x.undos = nil
+	for _, ts := range x.d.stores {
+		ts.compactNow()
+	}
+}
+
+func (x *tx) rollback() {
+	for i := len(x.undos) - 1; i >= 0; i-- {
+		x.undos[i]()
+	}
+	x.undos = nil
+}
+
+// put stores nr as the current version of its id (insert when old is nil).
+func (x *tx) put(ts *tableStore, old, nr *row) {
+	x.d.version++
+	nr.version = x.d.version
+	if old != nil {
+		ts.index(old, false)
+		ts.stale++
+	} else {
+		nr.seq = len(ts.seqs)
+		ts.seqs = append(ts.seqs, nil)
+	}
+	ts.byID[nr.id] = nr
+	ts.seqs[nr.seq] = nr
+	ts.index(nr, true)
+	n := len(ts.changes)
+	ts.changes = append(ts.changes, nr)
+	altOld := ts.altKeys(old)
+	altNew := ts.altKeys(nr)
+	ts.setAlt(altOld, uuid.Nil)
+	ts.setAlt(altNew, nr.id)
+	if x.noUndo {
+		return
+	}
+	x.undos = append(x.undos, func() {
+		ts.index(nr, false)
+		ts.setAlt(altNew, uuid.Nil)
+		ts.changes = ts.changes[:n]
+		if old != nil {
+			ts.byID[old.id] = old
+			ts.seqs[old.seq] = old
+			ts.index(old, true)
+			ts.setAlt(altOld, old.id)
+			ts.stale--
+		} else {
+			delete(ts.byID, nr.id)
+			ts.seqs = ts.seqs[:nr.seq]
+		}
+	})
+}
+
+// remove deletes old, leaving a tombstone in the change log for change tracking.
+func (x *tx) remove(ts *tableStore, old *row, at time.Time) {
+	x.d.version++
+	tomb := &row{id: old.id, seq: old.seq, version: x.d.version, modified: at.UnixNano(), deleted: true}
+	ts.index(old, false)
+	delete(ts.byID, old.id)
+	ts.seqs[old.seq] = nil
+	n := len(ts.changes)
+	ts.changes = append(ts.changes, tomb)
+	ts.stale++
+	alt := ts.altKeys(old)
+	ts.setAlt(alt, uuid.Nil)
+	x.undos = append(x.undos, func() {
+		ts.changes = ts.changes[:n]
+		ts.byID[old.id] = old
+		ts.seqs[old.seq] = old
+		ts.index(old, true)
+		ts.setAlt(alt, old.id)
+		ts.stale--
+	})
+}
+
+// compactNow rewrites the change log keeping current rows and tombstones. Callers hold the
+// write lock and no transaction is open.
+func (ts *tableStore) compactNow() {
+	if ts.stale < 100000 || ts.stale < len(ts.changes)/2 {
+		return
+	}
+	kept := make([]*row, 0, len(ts.changes)-ts.stale)
+	for _, r := range ts.changes {
+		if r.deleted || ts.byID[r.id] == r {
+			kept = append(kept, r)
+		}
+	}
+	ts.changes = kept
+	ts.stale = 0
+}
+
+func (ts *tableStore) current(r *row) bool {
+	if r.deleted {
+		_, alive := ts.byID[r.id]
+		return !alive
+	}
+	return ts.byID[r.id] == r
+}
+
+// altKeys returns "keyname\x00joined values" for each alternate key fully set on r.
+func (ts *tableStore) altKeys(r *row) []string {
+	if r == nil || len(ts.t.AltKeys) == 0 {
+		return nil
+	}
+	var out []string
+	for _, k := range ts.t.AltKeys {
+		var parts []string
+		for _, name := range k {
+			c := ts.t.col(name)
+			if c == nil {
+				parts = nil
+				break
+			}
+			v := r.get(c.idx)
+			if v == nil {
+				parts = nil
+				break
+			}
+			parts = append(parts, altPart(v))
+		}
+		if parts != nil {
+			out = append(out, strings.Join(k, ",")+"\x00"+strings.Join(parts, "\x00"))
+		}
+	}
+	return out
+}
+
+func altPart(v any) string {
+	switch x := indexKey(v).(type) {
+	case string:
+		return x
+	case uuid.UUID:
+		return x.String()
+	default:
+		return strings.ToLower(formatPlain(x))
+	}
+}
+
+func (ts *tableStore) setAlt(keys []string, id uuid.UUID) {
+	for _, k := range keys {
+		name, val, _ := strings.Cut(k, "\x00")
+		m := ts.alt[name]
+		if m == nil {
+			m = map[string]uuid.UUID{}
+			ts.alt[name] = m
+		}
+		if id == uuid.Nil {
+			delete(m, val)
+		} else {
+			m[val] = id
+		}
+	}
+}
+
+// byAltKey finds a row by an alternate key given as column → value.
+func (ts *tableStore) byAltKey(vals map[string]any) (*row, bool) {
+	for _, k := range ts.t.AltKeys {
+		if len(k) != len(vals) {
+			continue
+		}
+		parts := make([]string, 0, len(k))
+		for _, name := range k {
+			v, ok := vals[name]
+			if !ok {
+				parts = nil
+				break
+			}
+			parts = append(parts, altPart(v))
+		}
+		if parts == nil {
+			continue
+		}
+		id, ok := ts.alt[strings.Join(k, ",")][strings.Join(parts, "\x00")]
+		if !ok {
+			return nil, true
+		}
+		return ts.byID[id], true
+	}
+	return nil, false
+}
