@@ -158,7 +158,7 @@ func (s *Server) importSolution(op *opRequest, async bool) (*result, error) {
 	s.log.Info("dataverse: solution imported", "solution", name, "version", version)
 	if async {
 		b, _ := json.Marshal(map[string]string{
-			"@odata.context": op.caller.apiURL + "$metadata#Microsoft.Dynamics.CRM.ImportSolutionAsyncResponse",
+			"@odata.context":   op.caller.apiURL + "$metadata#Microsoft.Dynamics.CRM.ImportSolutionAsyncResponse",
 			"AsyncOperationId": uuid.NewString(), "ImportJobKey": uuid.NewString(),
 		})
 		return jsonResult(http.StatusOK, b), nil

@@ -74,17 +74,17 @@ type statusInfo struct {
 
 // Table is one entity: its names, columns and state model.
 type Table struct {
-	Logical     string
-	Set         string
-	Key         string
-	PrimaryName string
-	TypeCode    int
-	Ownership   string // "UserOwned", "OrganizationOwned", "None", "BusinessOwned"
-	Custom      bool
-	MetadataID  string
-	AltKeys     [][]string
-	States      map[int]stateInfo
-	Statuses    map[int]statusInfo
+	Logical      string
+	Set          string
+	Key          string
+	PrimaryName  string
+	TypeCode     int
+	Ownership    string // "UserOwned", "OrganizationOwned", "None", "BusinessOwned"
+	Custom       bool
+	MetadataID   string
+	AltKeys      [][]string
+	States       map[int]stateInfo
+	Statuses     map[int]statusInfo
 	DefaultState int
 	// Collections are 1:N navigation properties: name → (child table, child lookup column).
 	Collections map[string]collectionNav

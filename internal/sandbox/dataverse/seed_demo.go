@@ -27,15 +27,15 @@ var demoProducts = []demoProduct{
 	{"1968-S", "MEXICO Swivel Chair, black", 123.30, 96.10, 0, 1},
 	{"1996-S", "ATLANTA Whiteboard, base", 906.70, 707.20, 0, 1},
 	{"2000-S", "SYDNEY Swivel Chair, green", 123.30, 96.10, 0, 1},
-	{"CRM-SVC-01", "On-site assembly service", 75.00, 0, 0, 3},  // CRM only
+	{"CRM-SVC-01", "On-site assembly service", 75.00, 0, 0, 3},   // CRM only
 	{"CRM-WAR-01", "Extended warranty, 3 years", 49.00, 0, 2, 3}, // CRM only, still Draft
 }
 
 type demoAccount struct {
 	key, name, email, line1, line2, city, postcode, country, phone string
-	kind                                                            int // customertypecode: 3 Customer, 11 Vendor
-	terms                                                           int // paymenttermscode
-	contactFirst, contactLast                                       string
+	kind                                                           int // customertypecode: 3 Customer, 11 Vendor
+	terms                                                          int // paymenttermscode
+	contactFirst, contactLast                                      string
 }
 
 var demoAccounts = []demoAccount{

@@ -69,7 +69,7 @@ type Server struct {
 // wellKnown are the ids of records the simulator itself refers to.
 type wellKnown struct {
 	org, rootBU, baseCurrency, appUser, integrationUser, admin, systemUser uuid.UUID
-	roleSysAdmin, roleIntegrationAdmin, roleIntegrationUser              uuid.UUID
+	roleSysAdmin, roleIntegrationAdmin, roleIntegrationUser                uuid.UUID
 }
 
 // New builds the simulator, seeds it and registers its application and users in
