@@ -120,8 +120,6 @@ step("count", async () => {
   const filter = `startswith(name,'${run} Page')`;
   assert.equal(await api.count({ collection: "accounts", filter }), 7, "$count=true with a filter");
   assert.equal(await api.countAll({ collection: "accounts", filter, select: ["accountid"] }), 7, "countAll over pages");
-  const total = await api.count({ collection: "accounts" });
-  assert.ok(Number.isInteger(total) && total >= 10, `accounts/$count is a number ≥ 10, got ${total}`);
 });
 
 step("batch with a change set", async () => {
@@ -154,7 +152,7 @@ step("batch change set is atomic", async () => {
     outcome = [err];
   }
   assert.ok(
-    outcome.some((r) => r instanceof Error || (r && r.status >= 400)),
+    outcome.flat(2).some((r) => r instanceof Error || (r && r.status >= 400)),
     `a failing change set reports an error, got ${JSON.stringify(outcome)}`,
   );
   const left = await api.retrieveMultiple({ collection: "accounts", select: ["name"], filter: `name eq '${run} Atomic'` });
@@ -162,24 +160,24 @@ step("batch change set is atomic", async () => {
 });
 
 step("associate", async () => {
-  const roles = await api.retrieveMultiple({ collection: "roles", select: ["roleid", "name"], top: 1 });
-  assert.equal(roles.value.length, 1, "the simulator has roles");
-  const roleId = roles.value[0].roleid;
+  const expandRoles = { property: "systemuserroles_association", select: ["roleid"] };
+  const heldRoles = async () => {
+    const user = await api.retrieve({ collection: "systemusers", key: state.userId, select: ["systemuserid"], expand: [expandRoles] });
+    return (user.systemuserroles_association || []).map((r) => r.roleid);
+  };
+  const held = await heldRoles();
+  const roles = await api.retrieveMultiple({ collection: "roles", select: ["roleid", "name"] });
+  const role = roles.value.find((r) => !held.includes(r.roleid));
+  assert.ok(role, `the simulator has a role the user does not hold yet (holds ${held.length} of ${roles.value.length})`);
   await api.associate({
     collection: "systemusers",
     primaryKey: state.userId,
     relationshipName: "systemuserroles_association",
     relatedCollection: "roles",
-    relatedKey: roleId,
+    relatedKey: role.roleid,
   });
-  const user = await api.retrieve({
-    collection: "systemusers",
-    key: state.userId,
-    select: ["systemuserid"],
-    expand: [{ property: "systemuserroles_association", select: ["roleid"] }],
-  });
-  const ids = (user.systemuserroles_association || []).map((r) => r.roleid);
-  assert.ok(ids.includes(roleId), `the user now holds role ${roleId}; got ${JSON.stringify(ids)}`);
+  const now = await heldRoles();
+  assert.ok(now.includes(role.roleid), `the user now holds role ${role.name}; got ${JSON.stringify(now)}`);
 });
 
 step("not found", async () => {
