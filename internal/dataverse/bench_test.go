@@ -51,7 +51,6 @@ func BenchmarkSimBatchWrites(b *testing.B) {
 	b.ReportMetric(float64(written)/b.Elapsed().Seconds(), "records/s")
 }
 
-
 func seed(b *testing.B, f *fixture, n int) {
 	ctx := context.Background()
 	for start := 0; start < n; start += MaxBatchRequests {

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/coupler/coupler/internal/sandbox/identity"
 	"github.com/coupler/coupler/internal/sandbox/dataverse"
+	"github.com/coupler/coupler/internal/sandbox/identity"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/oauth2"
 )
