@@ -6,6 +6,9 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/coupler/coupler/internal/sandbox/faults"
+	"github.com/coupler/coupler/internal/sandbox/limits"
 )
 
 // throttle is a refused admission.
@@ -22,7 +25,7 @@ func (s *Server) acquire(ctx context.Context, user string) (func(), *throttle) {
 	}
 	release, err := s.opts.Limiter.Acquire(ctx, user)
 	if err != nil {
-		var th *limitsThrottled
+		var th *limits.Throttled
 		if errors.As(err, &th) {
 			return nil, &throttle{retryAfter: th.RetryAfter, reason: th.Reason}
 		}
@@ -39,14 +42,14 @@ func (s *Server) injectFault(w http.ResponseWriter, r *http.Request) bool {
 	}
 	f := s.opts.Faults.Next()
 	switch f.Kind {
-	case faultServerError:
+	case faults.ServerError:
 		status := f.Status
 		if status == 0 {
 			status = http.StatusInternalServerError
 		}
 		writeAPIError(w, errf(status, codeUnexpected, "An unexpected error occurred (injected fault)."))
 		return false
-	case faultThrottle:
+	case faults.Throttle:
 		secs := int((f.RetryAfter + time.Second - 1) / time.Second)
 		if secs < 1 {
 			secs = 1
@@ -54,7 +57,7 @@ func (s *Server) injectFault(w http.ResponseWriter, r *http.Request) bool {
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
 		writeAPIError(w, errf(http.StatusTooManyRequests, codeRequestsExceeded, "Number of requests exceeded the limit of 6000 over time window of 300 seconds."))
 		return false
-	case faultSlow:
+	case faults.Slow:
 		t := time.NewTimer(f.Delay)
 		defer t.Stop()
 		select {
@@ -62,7 +65,7 @@ func (s *Server) injectFault(w http.ResponseWriter, r *http.Request) bool {
 		case <-r.Context().Done():
 			return false
 		}
-	case faultDrop:
+	case faults.Drop:
 		if hj, ok := w.(http.Hijacker); ok {
 			if conn, _, err := hj.Hijack(); err == nil {
 				_ = conn.Close()

@@ -14,7 +14,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/coupler/coupler/internal/sandbox/faults"
 	"github.com/coupler/coupler/internal/sandbox/identity"
+	"github.com/coupler/coupler/internal/sandbox/limits"
 	"github.com/google/uuid"
 )
 
@@ -23,8 +25,8 @@ type Options struct {
 	Identity *identity.Issuer
 	Seed     string // "demo" (default) or "none"
 	Scale    int    // synthetic accounts/contacts/products to generate
-	Limiter  Limiter
-	Faults   FaultSource
+	Limiter  *limits.Limiter  // nil = no service protection limits
+	Faults   *faults.Injector // nil = no injected faults
 	Logger   *slog.Logger
 	Clock    func() time.Time
 }

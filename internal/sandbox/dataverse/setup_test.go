@@ -131,6 +131,7 @@ func (e *env) doAs(t testing.TB, token, method, path string, body any, headers .
 	if !strings.HasPrefix(u, "http") {
 		u = e.api + path
 	}
+	u = strings.ReplaceAll(u, " ", "%20") // tests write readable queries
 	req, err := http.NewRequest(method, u, rd)
 	require.NoError(t, err)
 	if token != "" {
