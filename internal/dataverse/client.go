@@ -216,6 +216,10 @@ func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
 			if errors.As(lastErr, &te) && te.RetryAfter > 0 {
 				wait = te.RetryAfter + c.backoff.jitter(te.RetryAfter/10)
 			}
+			if dl, ok := ctx.Deadline(); ok && time.Now().Add(wait).After(dl) {
+				// Waiting would outlive the caller: give up now, keeping the cause.
+				return nil, fmt.Errorf("dataverse: %s %s: not retrying, the wait of %s exceeds the deadline: %w", r.Method, u, wait.Round(time.Millisecond), lastErr)
+			}
 			c.log.DebugContext(ctx, "dataverse retry", "method", r.Method, "url", u, "attempt", attempt+1, "wait", wait, "err", lastErr)
 			if err := sleepCtx(ctx, wait); err != nil {
 				return nil, fmt.Errorf("dataverse: %s %s: giving up while waiting to retry: %w (last error: %w)", r.Method, u, err, lastErr)

@@ -1,0 +1,107 @@
+package dataverse
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coupler/coupler/internal/sandbox/dataverse"
+	"github.com/coupler/coupler/internal/sandbox/faults"
+	"github.com/coupler/coupler/internal/sandbox/limits"
+	"github.com/stretchr/testify/require"
+)
+
+// Under the service protection limits every call still succeeds: the client
+// waits Retry-After and pauses its other calls instead of failing records.
+func TestSimThrottlingIsAbsorbed(t *testing.T) {
+	t.Parallel()
+	f := setup(t, func(o *dataverse.Options, c *Config) {
+		// 15 requests per 5 minutes, time-compressed 300×: a 1-second window.
+		o.Limiter = limits.New(limits.Config{Requests: 15, Window: 5 * time.Minute, Concurrent: 52, TimeScale: 300}, nil)
+		c.MaxAttempts = 10
+		c.MaxConcurrent = 4
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make(chan error, 40)
+	for range 4 {
+		wg.Go(func() {
+			for range 10 {
+				if _, err := f.c.WhoAmI(ctx); err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	st := f.c.Stats()
+	require.Equal(t, int64(40), st.Count(http.MethodGet, http.StatusOK))
+	require.Positive(t, st.Count(http.MethodGet, http.StatusTooManyRequests), "the limit was hit")
+	require.Positive(t, st.Retries)
+}
+
+func TestSimThrottledErrorWhenWaitingIsTooLong(t *testing.T) {
+	t.Parallel()
+	f := setup(t, func(o *dataverse.Options, c *Config) {
+		o.Limiter = limits.New(limits.Config{Requests: 1, Window: 5 * time.Minute, TimeScale: 1}, nil)
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_, err := f.c.WhoAmI(ctx)
+	require.NoError(t, err)
+	start := time.Now()
+	_, err = f.c.WhoAmI(ctx)
+	var te *ThrottledError
+	require.ErrorAs(t, err, &te)
+	require.ErrorIs(t, err, ErrThrottled)
+	require.Greater(t, te.RetryAfter, 2*time.Second, "Retry-After reaches past the deadline")
+	require.Less(t, time.Since(start), time.Second, "no pointless wait")
+	require.Contains(t, []string{CodeRequestLimit, CodeConcurrencyLimit, CodeExecutionTime}, te.Code)
+}
+
+// Injected 500/503s, 429s and dropped connections are retried for calls
+// that are safe to repeat.
+func TestSimFaultsAreRetried(t *testing.T) {
+	t.Parallel()
+	f := setup(t, func(o *dataverse.Options, c *Config) {
+		o.Faults = faults.New(faults.Spec{ServerError: 0.2, Throttle: 0.05, Drop: 0.1, RetryAfter: 10 * time.Millisecond, Seed: 7})
+		c.MaxAttempts = 12
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	for i := range 30 {
+		_, err := f.c.Upsert(ctx, "accounts", ID("6b1d0a52-3c4e-4f71-8a90-0000000000"+twoDigits(i)), map[string]any{"name": "Faulty"})
+		require.NoError(t, err, "upsert %d", i)
+	}
+	n, err := f.c.Count(ctx, "accounts", "accountid", "name eq 'Faulty'")
+	require.NoError(t, err)
+	require.Equal(t, 30, n)
+	st := f.c.Stats()
+	require.Positive(t, st.Retries)
+	require.Positive(t, st.Count(http.MethodPatch, http.StatusInternalServerError)+st.Count(http.MethodPatch, http.StatusServiceUnavailable))
+}
+
+// A create (POST) is not repeated after a server error: the service may have
+// run it, and a second run would duplicate the record.
+func TestSimCreateIsNotRetriedAfterServerError(t *testing.T) {
+	t.Parallel()
+	f := setup(t, func(o *dataverse.Options, c *Config) {
+		o.Faults = faults.New(faults.Spec{ServerError: 1, Seed: 1})
+	})
+	_, err := f.c.Create(context.Background(), "accounts", map[string]any{"name": "Once"})
+	var ae *APIError
+	require.ErrorAs(t, err, &ae)
+	require.GreaterOrEqual(t, ae.Status, 500)
+	require.Zero(t, f.c.Stats().Retries)
+	require.False(t, errors.Is(err, ErrThrottled))
+}
+
+func twoDigits(i int) string { return string(rune('0'+i/10)) + string(rune('0'+i%10)) }
