@@ -157,7 +157,6 @@ type request struct {
 // timeouts, Retry-After and jittered exponential backoff. It returns the
 // status of the accepted answer or the final error.
 func (c *Client) do(ctx context.Context, r request) (int, error) {
-	var lastThrottle time.Duration
 	for attempt := 1; ; attempt++ {
 		status, retryAfter, err := c.attempt(ctx, r, attempt)
 		if err == nil {
@@ -170,16 +169,14 @@ func (c *Client) do(ctx context.Context, r request) (int, error) {
 		if tokenRefused(err) {
 			retry = false // wrong credentials stay wrong; an unreachable endpoint is retried
 		}
-		if status == http.StatusTooManyRequests || (status == http.StatusServiceUnavailable && retryAfter > 0) {
-			lastThrottle = wait
-			if retryAfter > c.cfg.MaxRetryAfter {
-				retry = false
-			}
+		throttled := status == http.StatusTooManyRequests || (status == http.StatusServiceUnavailable && retryAfter > 0)
+		if throttled && retryAfter > c.cfg.MaxRetryAfter {
+			retry = false
 		}
 		if !retry {
 			var apiErr *APIError
-			if lastThrottle > 0 && errors.As(err, &apiErr) && (status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable) {
-				return status, &ThrottledError{RetryAfter: lastThrottle, Err: apiErr}
+			if throttled && errors.As(err, &apiErr) {
+				return status, &ThrottledError{RetryAfter: max(retryAfter, wait), Err: apiErr}
 			}
 			return status, err
 		}
