@@ -199,3 +199,22 @@ func mustCustomerID(t *testing.T, b *testBundle, number string) string {
 	require.NoError(t, err)
 	return id
 }
+
+func TestUsersAndMetadata(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	users, err := b.client.ListUsers(t.Context())
+	require.NoError(t, err)
+	require.NotEmpty(t, users)
+	byName := map[string]bc.User{}
+	for _, u := range users {
+		require.True(t, bc.ValidGUID(u.UserSecurityID), u.UserName)
+		byName[u.UserName] = u
+	}
+	require.Equal(t, "Enabled", byName[b.creds.User].State)
+
+	md, err := b.client.Metadata(t.Context())
+	require.NoError(t, err)
+	require.Contains(t, string(md), "EntitySet Name=\"customers\"")
+	require.Contains(t, string(md), "edmx:Edmx")
+}
