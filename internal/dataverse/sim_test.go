@@ -352,3 +352,70 @@ func TestSimUnauthorized(t *testing.T) {
 	require.ErrorIs(t, err, ErrUnauthorized)
 	require.ErrorContains(t, err, "AADSTS")
 }
+
+func TestSimAlternateKeyUpsertAndCallerObjectID(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	ctx := context.Background()
+	// Define the key the way an administrator (or coupler's setup) would.
+	_, err := f.c.Do(ctx, Request{Method: http.MethodPost, Path: "EntityDefinitions(LogicalName='account')/Keys",
+		Body: []byte(`{"SchemaName":"cpl_accountnumber","DisplayName":{"LocalizedLabels":[{"Label":"Account number","LanguageCode":1033}]},"KeyAttributes":["accountnumber"]}`)})
+	require.NoError(t, err)
+
+	key := AlternateKey(map[string]any{"accountnumber": "CPL-0'1"})
+	up, err := f.c.Upsert(ctx, "accounts", key, map[string]any{"name": "Keyed"})
+	require.NoError(t, err)
+	rec, err := f.c.Retrieve(ctx, "accounts", key, "name", "accountnumber")
+	require.NoError(t, err)
+	require.Equal(t, "Keyed", rec.String("name"))
+	require.Equal(t, "CPL-0'1", rec.String("accountnumber"))
+	if up.ID != "" {
+		require.Equal(t, up.ID, rec.String("accountid"))
+	}
+	_, err = f.c.Upsert(ctx, "accounts", key, map[string]any{"name": "Keyed again"})
+	require.NoError(t, err)
+	n, err := f.c.Count(ctx, "accounts", "accountid", "accountnumber eq 'CPL-0''1'")
+	require.NoError(t, err)
+	require.Equal(t, 1, n, "the second upsert updated, not inserted")
+
+	// CallerObjectId impersonates by the user's Microsoft Entra object id.
+	var target Record
+	for r, err := range f.c.All(ctx, "systemusers", Query{Select: []string{"systemuserid", "azureactivedirectoryobjectid"}, Filter: "azureactivedirectoryobjectid ne null"}) {
+		require.NoError(t, err)
+		target = r
+		break
+	}
+	require.NotNil(t, target, "a user with an Entra object id")
+	who, err := f.c.WhoAmI(WithCaller(ctx, Caller{ObjectID: target.String("azureactivedirectoryobjectid")}))
+	require.NoError(t, err)
+	require.Equal(t, target.String("systemuserid"), who.UserID)
+	_, err = f.c.WhoAmI(WithCaller(ctx, Caller{ObjectID: "00000000-0000-0000-0000-0000000000ff"}))
+	require.ErrorIs(t, err, ErrNotFound)
+}
+
+func TestSimAnnotationsAndDeltaPaging(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	ctx := context.Background()
+	var rec Record
+	for r, err := range f.c.All(ctx, "accounts", Query{Select: []string{"name", "statecode"}, Top: 1, Annotations: "OData.Community.Display.V1.FormattedValue"}) {
+		require.NoError(t, err)
+		rec = r
+	}
+	require.NotNil(t, rec)
+	require.Equal(t, "Active", rec.String("statecode@OData.Community.Display.V1.FormattedValue"))
+
+	rows := 0
+	pages := 0
+	delta, err := f.c.Changes(ctx, "contacts", Query{Select: []string{"fullname"}, PageSize: 2}, "", func(p Page) error {
+		pages++
+		rows += len(p.Records)
+		return nil
+	})
+	require.NoError(t, err)
+	require.NotEmpty(t, delta)
+	require.Greater(t, pages, 1, "the initial delta read pages with maxpagesize")
+	total, err := f.c.Count(ctx, "contacts", "contactid", "")
+	require.NoError(t, err)
+	require.Equal(t, total, rows)
+}
