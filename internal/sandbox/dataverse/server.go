@@ -23,8 +23,8 @@ import (
 // Options configures the simulator (same shape as the BC simulator's).
 type Options struct {
 	Identity *identity.Issuer
-	Seed     string // "demo" (default) or "none"
-	Scale    int    // synthetic accounts/contacts/products to generate
+	Seed     string           // "demo" (default) or "none"
+	Scale    int              // synthetic accounts/contacts/products to generate
 	Limiter  *limits.Limiter  // nil = no service protection limits
 	Faults   *faults.Injector // nil = no injected faults
 	Logger   *slog.Logger

@@ -72,12 +72,12 @@ func (s *Server) decodeWrite(op *opRequest, t *Table, body map[string]json.RawMe
 				}
 				return nil, badRequest(codeODataGeneric, "An undeclared property '%s' which only has property annotations in the payload but no property value was found in the payload. In OData, only declared navigation properties and declared named streams can be represented as properties without values.", nav)
 			}
+			if bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
+				w.vals[n.Col.idx] = nil
+				continue
+			}
 			var target string
 			if err := json.Unmarshal(raw, &target); err != nil {
-				if bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
-					w.vals[n.Col.idx] = nil
-					continue
-				}
 				return nil, badRequest(codeODataGeneric, "The value of '%s' must be a URL string such as \"/%s(<id>)\".", k, s.setOf(n))
 			}
 			v, err := s.resolveBind(op, n, target)
