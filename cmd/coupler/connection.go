@@ -213,7 +213,7 @@ func showConnection(ctx context.Context, env *setupEnv, out io.Writer, name stri
 		}
 		return "no"
 	}
-	w := func(label, v string) { fmt.Fprintf(out, "  %-34s %s\n", label+":", v) }
+	w := func(label, v string) { fmt.Fprintf(out, "  %-36s %s\n", label+":", v) }
 	fmt.Fprintf(out, "Connection %q\n", c.Name)
 	w("Enabled", yn(c.Enabled))
 	if !c.Enabled && c.DisableReason != "" {

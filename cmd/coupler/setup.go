@@ -79,21 +79,27 @@ type readyFile struct {
 	ERPClientID         string `json:"erp_client_id"`
 	ERPClientSecret     string `json:"erp_client_secret"`
 	ERPCompanyID        string `json:"erp_company_id"`
+	CRMAdminUser        string `json:"crm_admin_user"`
+	CRMAdminPassword    string `json:"crm_admin_password"`
 }
 
 // sandboxAnswers turns the ready object into answers: the integration user
 // signs in with user + password (OAuth), the ERP with client credentials.
-func sandboxAnswers(path string) (setup.Answers, error) {
+func sandboxAnswers(path string) (setup.Answers, *setup.AdminCredentials, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("--from-sandbox: %w", err)
+		return nil, nil, fmt.Errorf("--from-sandbox: %w", err)
 	}
 	var r readyFile
 	if err := json.Unmarshal(data, &r); err != nil {
-		return nil, fmt.Errorf("--from-sandbox %s: not the sandbox's ready JSON: %w", path, err)
+		return nil, nil, fmt.Errorf("--from-sandbox %s: not the sandbox's ready JSON: %w", path, err)
 	}
 	if r.CRMURL == "" || r.ERPURL == "" {
-		return nil, fmt.Errorf("--from-sandbox %s: crm_url or erp_url is missing; give the file written by `coupler sandbox --ready-file`", path)
+		return nil, nil, fmt.Errorf("--from-sandbox %s: crm_url or erp_url is missing; give the file written by `coupler sandbox --ready-file`", path)
+	}
+	var admin *setup.AdminCredentials
+	if r.CRMAdminUser != "" {
+		admin = &setup.AdminCredentials{User: r.CRMAdminUser, Password: r.CRMAdminPassword}
 	}
 	return setup.Answers{
 		"allow-insecure": "yes", "crm.url": r.CRMURL, "crm.auth-type": string(setup.AuthOAuth),
@@ -101,7 +107,7 @@ func sandboxAnswers(path string) (setup.Answers, error) {
 		"erp.url": r.ERPURL, "erp.company-id": r.ERPCompanyID, "erp.auth-type": "oauth",
 		"erp.client-id": r.ERPClientID, "erp.client-secret": r.ERPClientSecret, "erp.token-url": r.TokenURL,
 		"erp.web-client-url": r.ERPWebClientURL,
-	}, nil
+	}, admin, nil
 }
 
 func fileAnswers(path string) (setup.Answers, error) {
@@ -145,11 +151,13 @@ func runSetup(cmd *cobra.Command, g *globals, fl *setupFlags) error {
 	ctx := cmd.Context()
 	out := cmd.OutOrStdout()
 	answers := setup.Answers{}
+	var sandboxAdmin *setup.AdminCredentials
 	if fl.fromSandbox != "" {
-		a, err := sandboxAnswers(fl.fromSandbox)
+		a, admin, err := sandboxAnswers(fl.fromSandbox)
 		if err != nil {
 			return err
 		}
+		sandboxAdmin = admin
 		for k, v := range a {
 			answers[k] = v
 		}
@@ -246,18 +254,21 @@ func runSetup(cmd *cobra.Command, g *globals, fl *setupFlags) error {
 		return err
 	}
 	fmt.Fprintf(out, "Saved connection %q: CRM %s, ERP %s (company %s).\n", d.Setup.Name, d.Setup.CRM.URL, d.Setup.ERP.APIURL, d.Setup.ERP.CompanyID)
-	return finishSetup(ctx, cmd, env, d, fl, p, interactive, defaultSetup)
+	return finishSetup(ctx, cmd, env, d, fl, p, interactive, defaultSetup, sandboxAdmin)
 }
 
 // finishSetup does the wizard's "Finish": import the solution, assign the
 // roles, enable, then offer the default synchronisation setup.
-func finishSetup(ctx context.Context, cmd *cobra.Command, env *setupEnv, d *setup.Draft, fl *setupFlags, p *prompter, interactive, defaultSetup bool) error {
+func finishSetup(ctx context.Context, cmd *cobra.Command, env *setupEnv, d *setup.Draft, fl *setupFlags, p *prompter, interactive, defaultSetup bool, sandboxAdmin *setup.AdminCredentials) error {
 	out := cmd.OutOrStdout()
 	name := d.Setup.Name
 	if d.Setup.CRM.ImportSolution {
 		admin, err := adminCredentials(cmd, fl.adminUser, fl.adminPassword)
 		if err != nil {
 			return err
+		}
+		if admin == nil {
+			admin = sandboxAdmin
 		}
 		if err := env.svc.ImportSolution(ctx, name, admin); err != nil {
 			fmt.Fprintf(out, "Could not import the integration solution: %v\n", err)

@@ -198,16 +198,6 @@ func Fields() []Field {
 				d.Setup.CRM.APIVersion = s
 				return s, err
 			}},
-		{Key: "crm.sdk-version", Step: "Advanced", Label: "Dynamics 365 SDK (proxy) version", Help: "On-premises only; online requires 100.",
-			Applies: always, Default: func(*Draft) string { return "100" },
-			Apply: func(d *Draft, v string) (string, error) {
-				s, err := ValidateVersion("crm.sdk-version", v, SupportedSDKVersions)
-				if err == nil && s != "100" && strings.HasSuffix(hostOf(d.Setup.CRM.URL), ".dynamics.com") {
-					return "", &FieldError{Field: "crm.sdk-version", Value: s, Problem: "is too old for Dynamics 365 online", Fix: "use 100"}
-				}
-				d.Setup.CRM.SDKVersion = s
-				return s, err
-			}},
 		{Key: "erp.url", Step: "ERP", Label: "Business Central API URL", Help: "The API root, ending in /api/v2.0.",
 			Applies: always, Apply: func(d *Draft, v string) (string, error) {
 				u, err := NormalizeERPURL("erp.url", v, d.Setup.ERP.AllowInsecure)
@@ -289,6 +279,16 @@ func Fields() []Field {
 				u, err := ValidateWebClientURL("erp.web-client-url", v, d.Setup.ERP.AllowInsecure)
 				d.Setup.ERP.WebClientURL = u
 				return u, err
+			}},
+		{Key: "crm.sdk-version", Step: "Advanced", Label: "Dynamics 365 SDK (proxy) version", Help: "On-premises only; online requires 100.",
+			Applies: always, Default: func(*Draft) string { return "100" },
+			Apply: func(d *Draft, v string) (string, error) {
+				s, err := ValidateVersion("crm.sdk-version", v, SupportedSDKVersions)
+				if err == nil && s != "100" && strings.HasSuffix(hostOf(d.Setup.CRM.URL), ".dynamics.com") {
+					return "", &FieldError{Field: "crm.sdk-version", Value: s, Problem: "is too old for Dynamics 365 online", Fix: "use 100"}
+				}
+				d.Setup.CRM.SDKVersion = s
+				return s, err
 			}},
 		boolField("import-solution", "Advanced", "Import the integration solution into the CRM", "Installs the solution and its security roles.", true, always,
 			func(d *Draft, b bool) error { d.Setup.CRM.ImportSolution = b; return nil }),

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/coupler/coupler/internal/dataverse"
+	"github.com/coupler/coupler/internal/sandbox"
+	"github.com/coupler/coupler/internal/setup"
+)
+
+// startSandbox runs both simulators in the test process on loopback and
+// writes their ready object where `coupler setup --from-sandbox` reads it.
+func startSandbox(t *testing.T) (*sandbox.Sandbox, string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	sb, err := sandbox.Start(ctx, sandbox.Options{Seed: "demo", Logger: slog.New(slog.DiscardHandler)})
+	require.NoError(t, err)
+	t.Cleanup(func() { sb.Close() })
+	b, err := json.Marshal(sb.Ready())
+	require.NoError(t, err)
+	path := filepath.Join(t.TempDir(), "ready.json")
+	require.NoError(t, os.WriteFile(path, b, 0o600))
+	return sb, path
+}
+
+// integrationRoles asks the CRM simulator, as the integration user and
+// without coupler's setup code, which roles the user holds.
+func integrationRoles(t *testing.T, r sandbox.Ready) []string {
+	t.Helper()
+	ctx := context.Background()
+	cs := dataverse.ConnectionString{AuthType: dataverse.AuthOAuth, URL: r.CRMURL, UserName: r.IntegrationUser,
+		Password: r.IntegrationPassword, ClientID: dataverse.DefaultPublicClientID, RedirectURI: "app://x", LoginPrompt: dataverse.LoginPromptNever}
+	cl, err := dataverse.New(ctx, dataverse.Config{Conn: &cs, TokenURL: r.TokenURL})
+	require.NoError(t, err)
+	who, err := cl.WhoAmI(ctx)
+	require.NoError(t, err)
+	resp, err := cl.Do(ctx, dataverse.Request{Method: http.MethodGet, Path: "systemusers(" + who.UserID + ")/systemuserroles_association"})
+	require.NoError(t, err)
+	var page struct {
+		Value []struct {
+			RoleID string `json:"roleid"`
+		} `json:"value"`
+	}
+	require.NoError(t, json.Unmarshal(resp.Body, &page))
+	var ids []string
+	for _, v := range page.Value {
+		ids = append(ids, strings.ToLower(v.RoleID))
+	}
+	return ids
+}
+
+// grepDataDir fails when any file of the data dir but the key file holds
+// one of the secrets.
+func grepDataDir(t *testing.T, dir string, secrets ...string) {
+	t.Helper()
+	require.NoError(t, filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() || e.Name() == "encryption.key" {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		for _, s := range secrets {
+			require.False(t, bytes.Contains(data, []byte(s)), "%s holds a secret in clear", p)
+		}
+		return nil
+	}))
+}
+
+func TestSetupNonInteractiveAgainstSandbox(t *testing.T) {
+	t.Parallel()
+	sb, ready := startSandbox(t)
+	r := sb.Ready()
+	dir := t.TempDir()
+	stdout, stderr, code := run(t, nil, "--data-dir", dir, "--log-level", "warn", "setup", "--from-sandbox", ready)
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	require.Contains(t, stdout, "Imported the integration solution MicrosoftDynamicsNavIntegration.")
+	require.Contains(t, stdout, "Assigned the Integration Administrator role")
+	require.Contains(t, stdout, "Assigned the Integration User role")
+	require.Contains(t, stdout, "The connection is enabled.")
+	require.Contains(t, stdout, "Created the default synchronisation setup")
+	require.ElementsMatch(t, []string{setup.RoleIntegrationAdministrator, setup.RoleIntegrationUser}, integrationRoles(t, r))
+
+	show, stderr, code := run(t, nil, "--data-dir", dir, "--log-level", "warn", "connection", "show")
+	require.Equal(t, 0, code, stderr)
+	require.Regexp(t, `Enabled:\s+yes`, show)
+	require.Regexp(t, `Password:\s+set`, show)
+	for _, s := range []string{r.IntegrationPassword, r.ERPClientSecret, r.CRMAdminPassword} {
+		require.NotContains(t, show+stdout+stderr, s)
+	}
+	grepDataDir(t, dir, r.IntegrationPassword, r.ERPClientSecret)
+
+	// Disconnect keeps every setting; enable runs the test again.
+	out, _, code := run(t, nil, "--data-dir", dir, "--log-level", "warn", "connection", "disable")
+	require.Equal(t, 0, code)
+	require.Contains(t, out, "synchronisation jobs are on hold")
+	show2, _, _ := run(t, nil, "--data-dir", dir, "--log-level", "warn", "connection", "show")
+	require.Regexp(t, `Enabled:\s+no`, show2)
+	require.Contains(t, show2, r.CRMURL)
+	out, _, code = run(t, nil, "--data-dir", dir, "--log-level", "warn", "connection", "enable")
+	require.Equal(t, 0, code, out)
+	require.Contains(t, out, "[ok]   Integration user holds Integration User")
+
+	// Rotation keeps the connection working.
+	out, _, code = run(t, nil, "--data-dir", dir, "--log-level", "warn", "encryption", "rotate")
+	require.Equal(t, 0, code, out)
+	out, _, code = run(t, nil, "--data-dir", dir, "--log-level", "warn", "connection", "test")
+	require.Equal(t, 0, code, out)
+	require.Contains(t, out, "All checks passed.")
+}
