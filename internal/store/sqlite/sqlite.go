@@ -1,0 +1,128 @@
+// Package sqlite is the embedded single-instance store: one coupler.db file
+// in the data dir, in WAL mode. Writes go through one connection (which
+// River shares, as its SQLite driver recommends) so they never fail with
+// SQLITE_BUSY; reads use a separate pool and run alongside them.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/coupler/coupler/internal/store"
+	"github.com/coupler/coupler/internal/store/sqlstore"
+)
+
+// FileName is the database file in the data dir.
+const FileName = "coupler.db"
+
+//go:embed migration/*.sql
+var migrations embed.FS
+
+func init() {
+	store.RegisterDialect("sqlite", func(ctx context.Context, opts store.Options) (store.Store, error) {
+		return Open(ctx, opts.DataDir, opts.Logger)
+	})
+}
+
+// Store is the SQLite store.
+type Store struct {
+	*sqlstore.Store
+	path     string
+	migrated store.MigrationResult
+}
+
+// Dialect is SQLite's part of the shared implementation.
+var Dialect = sqlstore.Dialect{
+	Name:         "sqlite",
+	SingleWriter: true,
+	IsUniqueViolation: func(err error) bool {
+		return code(err) == sqlite3.SQLITE_CONSTRAINT_UNIQUE || code(err) == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	},
+	IsForeignKeyViolation: func(err error) bool { return code(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY },
+}
+
+func code(err error) int {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code()
+	}
+	return 0
+}
+
+// Open opens (creating, mode 0600) dataDir/coupler.db and migrates it.
+func Open(ctx context.Context, dataDir string, log *slog.Logger) (*Store, error) {
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("store: create data dir %s: %w", dataDir, err)
+	}
+	path := filepath.Join(dataDir, FileName)
+	// Create the file ourselves so that it is private from the start.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	_ = f.Close()
+
+	write, err := sql.Open("sqlite", dsn(path, false))
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	write.SetMaxOpenConns(1)
+	write.SetMaxIdleConns(1)
+	write.SetConnMaxLifetime(0)
+	write.SetConnMaxIdleTime(0)
+	read, err := sql.Open("sqlite", dsn(path, true))
+	if err != nil {
+		_ = write.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	n := max(4, runtime.GOMAXPROCS(0))
+	read.SetMaxOpenConns(n)
+	read.SetMaxIdleConns(n)
+
+	s := &Store{Store: sqlstore.New(Dialect, read, write, log), path: path}
+	ms, err := sqlstore.LoadMigrations(migrations, "migration")
+	if err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	s.migrated, err = sqlstore.Migrate(ctx, write, "", ms, log.With("db", path))
+	if err != nil {
+		_ = s.Close()
+		return nil, fmt.Errorf("store: %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// dsn turns on WAL, a busy timeout, foreign keys, BEGIN IMMEDIATE (so a
+// transaction takes the write lock up front instead of failing when it
+// upgrades) and a sortable time format.
+func dsn(path string, readOnly bool) string {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous(FULL)")
+	if readOnly {
+		q.Add("_pragma", "query_only(1)")
+	}
+	q.Set("_txlock", "immediate")
+	q.Set("_time_format", "sqlite")
+	return "file:" + path + "?" + q.Encode()
+}
+
+// Path is the database file.
+func (s *Store) Path() string { return s.path }
+
+// Migrated is what Open did to the schema.
+func (s *Store) Migrated() store.MigrationResult { return s.migrated }

@@ -1,0 +1,238 @@
+package storetest
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/coupler/coupler/internal/store"
+	"github.com/coupler/coupler/internal/syncer"
+)
+
+func testCoupling(t *testing.T, s store.Store) {
+	c := ctx(t)
+	_, err := s.GetCouplingByERP(c, "CUSTOMER", "10000")
+	require.ErrorIs(t, err, store.ErrNotFound)
+	_, err = s.GetCouplingByCRM(c, "CUSTOMER", "acc-1")
+	require.ErrorIs(t, err, store.ErrNotFound)
+
+	mod := time.Date(2026, 3, 4, 5, 6, 7, 123456000, time.UTC)
+	in := syncer.Coupling{Mapping: "CUSTOMER", ERPID: "10000", CRMID: "acc-1", ERPModifiedAt: mod,
+		LastResult: "Success", LastJobID: 7, FailCount: 0, Snapshot: `{"displayName":"Adatum"}`}
+	out, err := s.PutCoupling(c, in)
+	require.NoError(t, err)
+	require.NotZero(t, out.ID)
+	require.False(t, out.CreatedAt.IsZero())
+	require.Equal(t, out.CreatedAt, out.UpdatedAt)
+
+	got, err := s.GetCouplingByERP(c, "CUSTOMER", "10000")
+	require.NoError(t, err)
+	require.Equal(t, out, got)
+	require.Equal(t, mod, got.ERPModifiedAt)
+	require.True(t, got.CRMModifiedAt.IsZero())
+	got, err = s.GetCouplingByCRM(c, "CUSTOMER", "acc-1")
+	require.NoError(t, err)
+	require.Equal(t, out, got)
+
+	// Same pair again without ID: the same row is updated.
+	in.LastResult, in.LastError, in.FailCount, in.Skipped = "Failure", "boom", 2, true
+	again, err := s.PutCoupling(c, in)
+	require.NoError(t, err)
+	require.Equal(t, out.ID, again.ID)
+	require.Equal(t, out.CreatedAt, again.CreatedAt)
+	got, err = s.GetCouplingByERP(c, "CUSTOMER", "10000")
+	require.NoError(t, err)
+	require.Equal(t, "Failure", got.LastResult)
+	require.Equal(t, "boom", got.LastError)
+	require.Equal(t, 2, got.FailCount)
+	require.True(t, got.Skipped)
+
+	// By ID: recouple to another CRM record.
+	got.CRMID, got.Skipped = "acc-2", false
+	upd, err := s.PutCoupling(c, got)
+	require.NoError(t, err)
+	require.Equal(t, got.ID, upd.ID)
+	_, err = s.GetCouplingByCRM(c, "CUSTOMER", "acc-1")
+	require.ErrorIs(t, err, store.ErrNotFound)
+	_, err = s.GetCouplingByCRM(c, "CUSTOMER", "acc-2")
+	require.NoError(t, err)
+
+	got.ID = 999999
+	_, err = s.PutCoupling(c, got)
+	require.ErrorIs(t, err, store.ErrNotFound)
+
+	// The same ids under another mapping are another coupling.
+	_, err = s.PutCoupling(c, syncer.Coupling{Mapping: "CONTACT", ERPID: "10000", CRMID: "acc-2"})
+	require.NoError(t, err)
+	n, err := s.CountCouplings(c, "CUSTOMER")
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	n, err = s.CountCouplings(c, "")
+	require.NoError(t, err)
+	require.Equal(t, 2, n)
+
+	require.NoError(t, s.DeleteCoupling(c, "CUSTOMER", "10000"))
+	require.ErrorIs(t, s.DeleteCoupling(c, "CUSTOMER", "10000"), store.ErrNotFound)
+	_, err = s.GetCouplingByERP(c, "CUSTOMER", "10000")
+	require.ErrorIs(t, err, store.ErrNotFound)
+
+	for _, bad := range []syncer.Coupling{{ERPID: "1", CRMID: "a"}, {Mapping: "M", CRMID: "a"}, {Mapping: "M", ERPID: "1"}} {
+		_, err = s.PutCoupling(c, bad)
+		require.ErrorIs(t, err, store.ErrInvalid, "%+v", bad)
+	}
+}
+
+func testCouplingConflicts(t *testing.T, s store.Store) {
+	c := ctx(t)
+	a, err := s.PutCoupling(c, syncer.Coupling{Mapping: "ITEM", ERPID: "1896-S", CRMID: "prod-a"})
+	require.NoError(t, err)
+	b, err := s.PutCoupling(c, syncer.Coupling{Mapping: "ITEM", ERPID: "1900-S", CRMID: "prod-b"})
+	require.NoError(t, err)
+
+	tests := []struct {
+		name string
+		in   syncer.Coupling
+		want string
+	}{
+		{"ERPTakenNew", syncer.Coupling{Mapping: "ITEM", ERPID: "1896-S", CRMID: "prod-x"}, `ERP id "1896-S" is already coupled to CRM id "prod-a"`},
+		{"CRMTakenNew", syncer.Coupling{Mapping: "ITEM", ERPID: "1920-S", CRMID: "prod-a"}, `CRM id "prod-a" is already coupled to ERP id "1896-S"`},
+		{"CRMTakenByID", syncer.Coupling{ID: b.ID, Mapping: "ITEM", ERPID: "1900-S", CRMID: "prod-a"}, `CRM id "prod-a" is already coupled to ERP id "1896-S"`},
+		{"ERPTakenByID", syncer.Coupling{ID: b.ID, Mapping: "ITEM", ERPID: "1896-S", CRMID: "prod-b"}, `ERP id "1896-S" is already coupled to CRM id "prod-a"`},
+	}
+	for _, tc := range tests {
+		_, err := s.PutCoupling(c, tc.in)
+		require.ErrorIs(t, err, store.ErrConflict, tc.name)
+		require.ErrorContains(t, err, tc.want, tc.name)
+	}
+	got, err := s.GetCouplingByERP(c, "ITEM", "1896-S")
+	require.NoError(t, err)
+	require.Equal(t, a, got, "a refused write changes nothing")
+}
+
+func bulk(mapping string, from, n int, crmPrefix string) []syncer.Coupling {
+	cs := make([]syncer.Coupling, n)
+	mod := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range cs {
+		k := from + i
+		cs[i] = syncer.Coupling{Mapping: mapping, ERPID: fmt.Sprintf("E%07d", k), CRMID: fmt.Sprintf("%s%07d", crmPrefix, k),
+			ERPModifiedAt: mod.Add(time.Duration(k) * time.Second), LastResult: "Success", LastJobID: 1, Snapshot: fmt.Sprintf(`{"k":%d}`, k)}
+	}
+	return cs
+}
+
+func testPutCouplings(t *testing.T, s store.Store) {
+	c := ctx(t)
+	require.NoError(t, s.PutCouplings(c, nil))
+	cs := bulk("CUSTOMER", 0, 2500, "C") // crosses the 1,000-row statements
+	require.NoError(t, s.PutCouplings(c, cs))
+	n, err := s.CountCouplings(c, "CUSTOMER")
+	require.NoError(t, err)
+	require.Equal(t, 2500, n)
+	first, err := s.GetCouplingByERP(c, "CUSTOMER", "E0001234")
+	require.NoError(t, err)
+	require.Equal(t, "C0001234", first.CRMID)
+	require.Equal(t, cs[1234].ERPModifiedAt, first.ERPModifiedAt)
+
+	// Upsert by ERP id: new CRM ids and results, same rows.
+	up := bulk("CUSTOMER", 1000, 1500, "D")
+	for i := range up {
+		up[i].LastResult, up[i].FailCount, up[i].Skipped = "Failure", 3, i%2 == 0
+	}
+	require.NoError(t, s.PutCouplings(c, up))
+	n, err = s.CountCouplings(c, "CUSTOMER")
+	require.NoError(t, err)
+	require.Equal(t, 2500, n)
+	got, err := s.GetCouplingByERP(c, "CUSTOMER", "E0001234")
+	require.NoError(t, err)
+	require.Equal(t, first.ID, got.ID)
+	require.Equal(t, first.CreatedAt, got.CreatedAt)
+	require.Equal(t, "D0001234", got.CRMID)
+	require.Equal(t, 3, got.FailCount)
+
+	// A CRM id coupled to another ERP record: nothing of the batch is written.
+	clash := bulk("CUSTOMER", 5000, 10, "N")
+	clash[7].CRMID = "C0000042"
+	err = s.PutCouplings(c, clash)
+	require.ErrorIs(t, err, store.ErrConflict)
+	require.ErrorContains(t, err, `CRM id "C0000042" is already coupled to ERP id "E0000042"`)
+	n, err = s.CountCouplings(c, "CUSTOMER")
+	require.NoError(t, err)
+	require.Equal(t, 2500, n)
+
+	dup := bulk("CONTACT", 0, 3, "P")
+	dup[2].ERPID = dup[0].ERPID
+	require.ErrorIs(t, s.PutCouplings(c, dup), store.ErrConflict)
+	dup = bulk("CONTACT", 0, 3, "P")
+	dup[2].CRMID = dup[1].CRMID
+	err = s.PutCouplings(c, dup)
+	require.ErrorIs(t, err, store.ErrConflict)
+	require.ErrorContains(t, err, dup[1].CRMID)
+	bad := bulk("CONTACT", 0, 3, "P")
+	bad[1].CRMID = ""
+	err = s.PutCouplings(c, bad)
+	require.ErrorIs(t, err, store.ErrInvalid)
+	require.ErrorContains(t, err, "coupling 2 of 3")
+	n, err = s.CountCouplings(c, "CONTACT")
+	require.NoError(t, err)
+	require.Zero(t, n)
+}
+
+func testListCouplings(t *testing.T, s store.Store) {
+	c := ctx(t)
+	cs := bulk("CUSTOMER", 0, 25, "C")
+	for i := range cs {
+		if i%5 == 0 {
+			cs[i].Skipped = true
+		}
+		if i%3 == 0 {
+			cs[i].LastResult = "Failure"
+		}
+	}
+	require.NoError(t, s.PutCouplings(c, cs))
+	require.NoError(t, s.PutCouplings(c, bulk("ITEM", 0, 5, "I")))
+
+	// Keyset paging returns every row once, in id order.
+	var all []syncer.Coupling
+	var after int64
+	for page := 0; page < 10; page++ {
+		got, err := s.ListCouplings(c, store.CouplingFilter{Mapping: "CUSTOMER", AfterID: after, Limit: 10})
+		require.NoError(t, err)
+		if len(got) == 0 {
+			break
+		}
+		require.LessOrEqual(t, len(got), 10)
+		all = append(all, got...)
+		after = got[len(got)-1].ID
+	}
+	require.Len(t, all, 25)
+	for i := range all {
+		require.Equal(t, cs[i].ERPID, all[i].ERPID)
+		if i > 0 {
+			require.Greater(t, all[i].ID, all[i-1].ID)
+		}
+	}
+
+	tests := []struct {
+		name string
+		f    store.CouplingFilter
+		want int
+	}{
+		{"All", store.CouplingFilter{}, 30},
+		{"Mapping", store.CouplingFilter{Mapping: "ITEM"}, 5},
+		{"Skipped", store.CouplingFilter{Mapping: "CUSTOMER", SkippedOnly: true}, 5},
+		{"Failed", store.CouplingFilter{Mapping: "CUSTOMER", FailedOnly: true}, 9},
+		{"SkippedAndFailed", store.CouplingFilter{Mapping: "CUSTOMER", SkippedOnly: true, FailedOnly: true}, 2},
+		{"Limit", store.CouplingFilter{Limit: 4}, 4},
+		{"Unknown", store.CouplingFilter{Mapping: "NOPE"}, 0},
+	}
+	for _, tc := range tests {
+		got, err := s.ListCouplings(c, tc.f)
+		require.NoError(t, err, tc.name)
+		require.Len(t, got, tc.want, tc.name)
+		require.NotNil(t, got, tc.name)
+	}
+	_, err := s.ListCouplings(c, store.CouplingFilter{Limit: -1})
+	require.ErrorIs(t, err, store.ErrInvalid)
+}
