@@ -31,15 +31,15 @@ type setupOpt struct {
 	cfg func(*bc.Config)
 }
 
-func testLogger(t *testing.T) *slog.Logger {
+func testLogger(t testing.TB) *slog.Logger {
 	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 }
 
-type tWriter struct{ t *testing.T }
+type tWriter struct{ t testing.TB }
 
 func (w tWriter) Write(p []byte) (int, error) { w.t.Log(string(p)); return len(p), nil }
 
-func setup(t *testing.T, opts ...setupOpt) *testBundle {
+func setup(t testing.TB, opts ...setupOpt) *testBundle {
 	t.Helper()
 	log := testLogger(t)
 	issuer := identity.New(identity.Options{Logger: log})

@@ -1,0 +1,82 @@
+package bc_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/coupler/coupler/internal/bc"
+	simbc "github.com/coupler/coupler/internal/sandbox/bc"
+)
+
+// benchSetup is setup for benchmarks: a simulator with scale synthetic
+// customers and a client without its own request budget, so the figures
+// are the simulator's and the client's, not the 6,000/5 min pacing.
+func benchSetup(b *testing.B, scale int) *testBundle {
+	b.Helper()
+	tb := setup(b, setupOpt{
+		sim: func(o *simbc.Options) { o.Scale = scale; o.Logger = nil },
+		cfg: func(c *bc.Config) { c.RequestsPerWindow, c.Window = 1_000_000_000, time.Second },
+	})
+	return tb
+}
+
+// BenchmarkListCustomers pages every customer (20,000 per page, BC's
+// default) and reports records read per second.
+func BenchmarkListCustomers(b *testing.B) {
+	tb := benchSetup(b, 50_000)
+	ctx := b.Context()
+	records := 0
+	b.ResetTimer()
+	start := time.Now()
+	for b.Loop() {
+		err := tb.client.List(ctx, bc.SetCustomers, bc.Query{}, func(p []json.RawMessage) error { records += len(p); return nil })
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(records)/time.Since(start).Seconds(), "records/s")
+}
+
+// BenchmarkBatchCreateCustomers writes customers in JSON $batch requests of
+// 100 creates, up to 5 batches in flight (BC's concurrency), and reports
+// records written per second.
+func BenchmarkBatchCreateCustomers(b *testing.B) {
+	tb := benchSetup(b, 0)
+	ctx := b.Context()
+	written := 0
+	n := 0
+	b.ResetTimer()
+	start := time.Now()
+	for b.Loop() {
+		const inFlight = 5
+		errs := make(chan error, inFlight)
+		for w := range inFlight {
+			ops := make([]bc.BatchOp, 100)
+			for i := range ops {
+				ops[i] = bc.CreateOp(bc.SetCustomers, map[string]any{"displayName": fmt.Sprintf("Bench %d-%d-%d", n, w, i), "city": "Reading"})
+			}
+			go func() {
+				res, err := tb.client.Batch(ctx, ops, bc.BatchOptions{})
+				if err == nil {
+					for _, r := range res {
+						if r.Err != nil {
+							err = r.Err
+							break
+						}
+					}
+				}
+				errs <- err
+			}()
+		}
+		for range inFlight {
+			if err := <-errs; err != nil {
+				b.Fatal(err)
+			}
+		}
+		written += inFlight * 100
+		n++
+	}
+	b.ReportMetric(float64(written)/time.Since(start).Seconds(), "records/s")
+}
