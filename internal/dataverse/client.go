@@ -187,6 +187,9 @@ func WithCaller(ctx context.Context, c Caller) context.Context {
 }
 
 func (c *Client) resolve(p string) string {
+	// A literal space (e.g. in a $filter written by hand) would break the
+	// request line; every other character is the caller's to encode.
+	p = strings.ReplaceAll(p, " ", "%20")
 	if strings.HasPrefix(p, "http://") || strings.HasPrefix(p, "https://") {
 		return p
 	}
