@@ -145,7 +145,7 @@ func TestSalesDocuments(t *testing.T) {
 	adatum := deterministicID("account:10000").String()
 	r := e.do(t, "POST", "salesorders", map[string]any{
 		"name": "New order", "customerid_account@odata.bind": "/accounts(" + adatum + ")",
-		"pricelevelid@odata.bind": "/pricelevels(" + deterministicID("pricelevel:GBP").String() + ")",
+		"pricelevelid@odata.bind":          "/pricelevels(" + deterministicID("pricelevel:GBP").String() + ")",
 		"transactioncurrencyid@odata.bind": "/transactioncurrencies(" + deterministicID("currency:GBP").String() + ")",
 	}, "Prefer: return=representation")
 	require.Equal(t, 201, r.status, string(r.body))
