@@ -298,4 +298,3 @@ func splitPairs(s string) ([]pair, error) {
 	}
 	return out, nil
 }
-
