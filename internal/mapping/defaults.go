@@ -101,7 +101,7 @@ func salespeople() TableMapping {
 		Name: Salespeople, ERPEntity: "salespeoplePurchasers", ERPCodeField: "code",
 		CRMEntity: "systemuser", CRMEntitySet: "systemusers", CRMKey: "systemuserid",
 		Direction:   FromCRM,
-		CRMFilter:   "isdisabled eq false and islicensed eq true and isintegrationuser eq false",
+		CRMFilter:   "isdisabled ne true and islicensed eq true and isintegrationuser ne true",
 		OnlyCoupled: true,
 		Note:        "Salespeople are coupled to CRM users by e-mail (coupler match SALESPEOPLE); only coupled ones are updated from the CRM.",
 		Fields: []FieldMapping{

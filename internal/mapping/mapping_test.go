@@ -190,10 +190,10 @@ func TestTransformFromCRM(t *testing.T) {
 	got, err := TransformToERP(context.Background(), &m, crm, r, false)
 	require.NoError(t, err)
 	require.Equal(t, map[string]any{
-		"displayName": "Adatum Corp.", "addressLine1": "Station Road, 21", "addressLine2": nil, "city": "Cambridge",
-		"state": nil, "country": "GB", "postalCode": "CB1 2FB", "phoneNumber": "+44 1223 000000",
-		"email": "robert.townes@contoso.com", "website": nil, "paymentTermsId": "pt-1m8d",
-	}, got, "ToCRM-only fields (number, credit limit, owner, type) never flow back")
+		"displayName": "Adatum Corp.", "addressLine1": "Station Road, 21", "addressLine2": "", "city": "Cambridge",
+		"state": "", "country": "GB", "postalCode": "CB1 2FB", "phoneNumber": "+44 1223 000000",
+		"email": "robert.townes@contoso.com", "website": "", "paymentTermsId": "pt-1m8d",
+	}, got, "ToCRM-only fields (number, credit limit, owner, type) never flow back; empty CRM columns are empty ERP strings")
 }
 
 func TestContactNameSplitAndJSONRoundTrip(t *testing.T) {

@@ -207,6 +207,9 @@ func TransformToERP(ctx context.Context, m *TableMapping, src map[string]any, r 
 		if fm.Required && isBlank(v) {
 			return nil, fail(fmt.Errorf("is required for %s: the CRM record has no value", fm.ERPField))
 		}
+		if v == nil {
+			v = "" // BC API v2.0 properties are not nullable: an empty CRM column is an empty ERP field
+		}
 		out[fm.ERPField] = v
 	}
 	return out, nil

@@ -111,7 +111,7 @@ func (s *fakeSide) counters(entity string) (reads, readRec, writes int) {
 	return s.reads, s.readRec[entity], s.writes
 }
 
-var eqRE = regexp.MustCompile(`^(\w+) eq (.+)$`)
+var eqRE = regexp.MustCompile(`^(\w+) (eq|ne) (.+)$`)
 
 func matches(row map[string]any, filter string) bool {
 	if filter == "" {
@@ -122,8 +122,8 @@ func matches(row map[string]any, filter string) bool {
 		if m == nil {
 			panic("fake filter cannot read " + part)
 		}
-		want := strings.Trim(m[2], "'")
-		if fmt.Sprint(row[m[1]]) != want {
+		want := strings.Trim(m[3], "'")
+		if (fmt.Sprint(row[m[1]]) == want) != (m[2] == "eq") {
 			return false
 		}
 	}
