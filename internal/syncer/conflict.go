@@ -124,7 +124,9 @@ func (r *run) conflict(ctx context.Context, c Coupling, erpRec, crmRec Record) (
 	return true, toCRM, back
 }
 
-func stamp(t interface{ Format(string) string }) string { return t.Format("2006-01-02T15:04:05.000Z07:00") }
+func stamp(t interface{ Format(string) string }) string {
+	return t.Format("2006-01-02T15:04:05.000Z07:00")
+}
 
 func show(v any) string {
 	if isNilish(v) {
