@@ -49,7 +49,10 @@ func jsonPart(method, url string, body any) odata.BatchRequest {
 func TestBatchChangeSetIsAtomic(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
-	cs := func(r odata.BatchRequest, id string) odata.BatchRequest { r.ChangeSet, r.ContentID = "changeset_1", id; return r }
+	cs := func(r odata.BatchRequest, id string) odata.BatchRequest {
+		r.ChangeSet, r.ContentID = "changeset_1", id
+		return r
+	}
 	status, resps := e.postBatch(t, []odata.BatchRequest{
 		cs(jsonPart("POST", "/api/data/v9.2/accounts", map[string]any{"name": "Batch parent"}), "1"),
 		cs(jsonPart("POST", e.api+"contacts", map[string]any{"lastname": "Batch child", "parentcustomerid_account@odata.bind": "$1"}), "2"),

@@ -575,6 +575,14 @@ func (s *Server) derive(t *Table, old *row, vals map[int]any) {
 		}
 	}
 	if old == nil {
+		// Two-option columns have a default value (false for every built-in one).
+		for _, c := range t.cols {
+			if c.Type == tBool && c.Access != accRead {
+				if _, given := vals[c.idx]; !given {
+					vals[c.idx] = false
+				}
+			}
+		}
 		for _, auto := range [][2]string{{"salesorder", "ordernumber"}, {"quote", "quotenumber"}, {"invoice", "invoicenumber"}} {
 			if t.Logical == auto[0] && get(auto[1]) == nil {
 				prefix := map[string]string{"salesorder": "ORD", "quote": "QUO", "invoice": "INV"}[auto[0]]
