@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/CiscoM31/godata"
@@ -128,6 +129,9 @@ func ParseFilter(s string) (f *Filter, err error) {
 	if len(s) > MaxFilterLength {
 		return nil, filterError("the expression is %d bytes long; at most %d are accepted", len(s), MaxFilterLength)
 	}
+	if root, ok := cachedFilter(s); ok {
+		return &Filter{text: s, root: root}, nil
+	}
 	if strings.Contains(s, underscoreMark) {
 		return nil, filterError("the expression contains the reserved word %q", underscoreMark)
 	}
@@ -149,7 +153,35 @@ func ParseFilter(s string) (f *Filter, err error) {
 	if k := root.kind(); k != kindBool && k != kindAny {
 		return nil, filterError("the expression %q is %s, not a condition", s, k)
 	}
+	storeFilter(s, root)
 	return &Filter{text: s, root: root}, nil
+}
+
+// The compiled trees of recent filters, so that paging through a result
+// (the same $filter on every page) does not re-run godata's regexp
+// tokenizer. Trees are never modified after compile, so sharing is safe;
+// each caller still gets its own Filter (IgnoreCase is per caller).
+const filterCacheSize = 1024
+
+var filterCache = struct {
+	sync.Mutex
+	m map[string]*node
+}{m: map[string]*node{}}
+
+func cachedFilter(s string) (*node, bool) {
+	filterCache.Lock()
+	defer filterCache.Unlock()
+	n, ok := filterCache.m[s]
+	return n, ok
+}
+
+func storeFilter(s string, n *node) {
+	filterCache.Lock()
+	defer filterCache.Unlock()
+	if len(filterCache.m) >= filterCacheSize {
+		clear(filterCache.m) // crude but bounded; a miss only costs a parse
+	}
+	filterCache.m[s] = n
 }
 
 // maskUnderscores replaces the '_' that starts an identifier outside string

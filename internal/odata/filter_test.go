@@ -309,3 +309,18 @@ func FuzzParseFilter(f *testing.F) {
 		_ = flt.OrAcrossProperties()
 	})
 }
+
+func TestCachedFiltersAreIndependent(t *testing.T) {
+	t.Parallel()
+	a, err := ParseFilter("name eq 'ADATUM CORPORATION'")
+	require.NoError(t, err)
+	b, err := ParseFilter("name eq 'ADATUM CORPORATION'")
+	require.NoError(t, err)
+	a.IgnoreCase = true
+	okA, err := a.Match(sample)
+	require.NoError(t, err)
+	okB, err := b.Match(sample)
+	require.NoError(t, err)
+	require.True(t, okA)
+	require.False(t, okB, "IgnoreCase on one parse does not leak into another")
+}
