@@ -170,6 +170,7 @@ type Config struct {
 	MaxBackoff        time.Duration // cap of one wait between attempts (default 30 s)
 	MaxRetryAfter     time.Duration // longest Retry-After honoured before giving up (default 5 minutes)
 	UpdateAttempts    int           // refetch-and-reapply rounds of UpdateFunc on 409 (default 3)
+	CursorOverlap     time.Duration // how far ListModifiedSince reads back before its cursor (default 1 ms; <0 = none)
 
 	// Observe, when set, is called after every HTTP attempt (for metrics).
 	Observe func(RequestInfo)
@@ -250,6 +251,12 @@ func (c *Config) withDefaults() {
 	}
 	if c.MaxRetryAfter == 0 {
 		c.MaxRetryAfter = 5 * time.Minute
+	}
+	switch {
+	case c.CursorOverlap == 0:
+		c.CursorOverlap = time.Millisecond
+	case c.CursorOverlap < 0:
+		c.CursorOverlap = 0
 	}
 	if c.UpdateAttempts == 0 {
 		c.UpdateAttempts = 3

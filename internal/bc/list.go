@@ -231,15 +231,18 @@ func expectDelim(dec *json.Decoder, d json.Delim) error {
 const CursorLayout = "2006-01-02T15:04:05.000Z"
 
 // ListModifiedSince lists the records of entitySet whose
-// lastModifiedDateTime is after since (all records when since is zero), with
-// q.Filter AND-ed. It returns the new cursor: the greatest
-// lastModifiedDateTime of the pages fn accepted (never less than since). The
-// cursor is truncated to milliseconds, so the boundary is read again rather
-// than skipped; callers must tolerate seeing a record twice.
+// lastModifiedDateTime is after since minus Config.CursorOverlap (all records
+// when since is zero), with q.Filter AND-ed, and returns the new cursor: the
+// greatest lastModifiedDateTime of the pages fn accepted (never less than
+// since). The overlap (default 1 ms, BC's precision) re-reads the cursor's
+// own millisecond, because a record written in that millisecond after the
+// last read would otherwise be missed; callers see such records twice and
+// must tolerate it (compare ETags). Raise it when writers commit late.
 func (c *Client) ListModifiedSince(ctx context.Context, entitySet string, since time.Time, q Query, fn func(page []json.RawMessage) error) (time.Time, error) {
 	cursor := since
 	if !since.IsZero() {
-		f := "lastModifiedDateTime gt " + since.UTC().Truncate(time.Millisecond).Format(CursorLayout)
+		from := since.UTC().Add(-c.cfg.CursorOverlap).Truncate(time.Millisecond)
+		f := "lastModifiedDateTime gt " + from.Format(CursorLayout)
 		if q.Filter != "" {
 			f += " and (" + q.Filter + ")"
 		}
