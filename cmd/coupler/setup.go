@@ -270,6 +270,21 @@ func finishSetup(ctx context.Context, cmd *cobra.Command, env *setupEnv, d *setu
 		if admin == nil {
 			admin = sandboxAdmin
 		}
+		if admin == nil && interactive {
+			fmt.Fprint(out, "Import the solution as (a CRM System Administrator's user name, used once and not stored; empty: the integration user): ")
+			u, err := p.readLine()
+			if err != nil {
+				return err
+			}
+			if u = strings.TrimSpace(u); u != "" {
+				fmt.Fprintf(out, "Password of %s: ", u)
+				pw, err := p.readSecret()
+				if err != nil {
+					return err
+				}
+				admin = &setup.AdminCredentials{User: u, Password: pw}
+			}
+		}
 		if err := env.svc.ImportSolution(ctx, name, admin); err != nil {
 			fmt.Fprintf(out, "Could not import the integration solution: %v\n", err)
 		} else {
