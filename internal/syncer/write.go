@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/coupler/coupler/internal/mapping"
@@ -189,6 +190,9 @@ func (r *run) outcome(o *outcome, it item, res Result) {
 	} else {
 		se.Code, se.Message = "Error", res.Err.Error()
 	}
+	if se.Field == "" {
+		se.Field = blamedField(it.op.Payload, se.Message)
+	}
 	if it.coupling != nil && it.op.Kind == OpUpdate && errors.Is(res.Err, ErrNotFound) {
 		r.destinationGone(o, it, c, se)
 		return
@@ -263,4 +267,20 @@ func (r *run) failure(o *outcome, se SyncError, c Coupling, coupled bool) {
 		})
 	}
 	o.put = append(o.put, c)
+}
+
+// blamedField finds the payload field an API message is about when the
+// message quotes the value but not the field (BC's "…Value: <value>").
+func blamedField(payload map[string]any, msg string) string {
+	best, bestLen := "", 0
+	for k, v := range payload {
+		s, ok := v.(string)
+		if !ok || len(s) < 3 || len(s) <= bestLen {
+			continue
+		}
+		if strings.Contains(msg, s) || (len(s) > 40 && strings.Contains(msg, s[:40])) {
+			best, bestLen = k, len(s)
+		}
+	}
+	return best
 }
