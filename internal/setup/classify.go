@@ -67,6 +67,10 @@ func classify(err error, side, addr, credFields string) failure {
 	case errors.Is(err, dataverse.ErrUnauthorized) || errors.Is(err, bc.ErrUnauthorized):
 		msg := authMessage(err, dvAPIErr, bcAPIErr)
 		fix := "check " + credFields
+		if strings.Contains(msg, "is disabled") {
+			return failure{"auth", "the " + side + " refused the integration user: " + msg,
+				"enable the integration user in the " + side + " (Settings > Security > Users), then test again"}
+		}
 		if strings.Contains(strings.ToLower(msg), "expired") {
 			fix = "check this machine's clock against the token endpoint's, then test again; if it persists check " + credFields
 			return failure{"auth", "the " + side + " refused the access token because it had expired: " + msg, fix}
@@ -98,6 +102,12 @@ func isTimeout(err error) bool {
 // authMessage extracts the service's own words about a refusal.
 func authMessage(err error, dv *dataverse.APIError, b *bc.APIError) string {
 	if errors.As(err, &dv) && dv.Message != "" {
+		// A bare 401 carries its reason in the WWW-Authenticate challenge.
+		if _, rest, ok := strings.Cut(dv.Message, `error_description="`); ok {
+			if desc, _, ok := strings.Cut(rest, `"`); ok {
+				return desc
+			}
+		}
 		return dv.Message
 	}
 	if errors.As(err, &b) && b.Message != "" {
