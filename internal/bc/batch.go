@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/coupler/coupler/internal/odata"
@@ -64,11 +65,13 @@ type BatchOptions struct {
 	Atomic bool
 }
 
-// Batch sends ops as JSON $batch requests of at most 100 operations and
-// returns one result per op, in order. A failed operation does not fail the
-// call: its result carries the error (partial failure). The call fails only
-// when a batch could not be sent or its answer not read. Operations that
-// BC throttled inside a non-atomic batch are resent, bounded like any retry.
+// Batch sends ops as JSON $batch requests of at most 100 operations (up to
+// MaxConcurrent of them at once) and returns one result per op, in order. A
+// failed operation does not fail the call: its result carries the error
+// (partial failure). The call fails only when a $batch could not be sent or
+// its answer not read; the results of that batch's operations then have
+// Status 0 and that error. Operations that BC throttled inside a non-atomic
+// batch are resent, bounded like any retry.
 func (c *Client) Batch(ctx context.Context, ops []BatchOp, opts BatchOptions) ([]BatchResult, error) {
 	if len(ops) == 0 {
 		return nil, nil
@@ -85,13 +88,33 @@ func (c *Client) Batch(ctx context.Context, ops []BatchOp, opts BatchOptions) ([
 		items[i] = it
 	}
 	results := make([]BatchResult, len(ops))
+	// Chunks go out side by side, as many as BC runs at once per user; the
+	// client's semaphore and limiter still bound the whole process.
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var errs []error
+	slots := make(chan struct{}, c.cfg.MaxConcurrent)
 	for start := 0; start < len(items); start += odata.MaxJSONBatchOperations {
 		end := min(start+odata.MaxJSONBatchOperations, len(items))
-		if err := c.sendBatch(ctx, items[start:end], results[start:end], opts); err != nil {
-			return results, err
-		}
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			if err := c.sendBatch(ctx, items[start:end], results[start:end], opts); err != nil {
+				// The chunk got no answer: its operations say why, with
+				// Status 0 (not known to have run).
+				for i := start; i < end; i++ {
+					if results[i].Status == 0 {
+						results[i].Err = err
+					}
+				}
+				mu.Lock()
+				errs = append(errs, fmt.Errorf("bc: $batch of operations %d-%d: %w", start, end-1, err))
+				mu.Unlock()
+			}
+		})
 	}
-	return results, nil
+	wg.Wait()
+	return results, errors.Join(errs...)
 }
 
 func (c *Client) batchItem(i int, op BatchOp) (odata.JSONBatchItem, error) {

@@ -1,11 +1,14 @@
 package bc_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/coupler/coupler/internal/bc"
+	"github.com/coupler/coupler/internal/sandbox/faults"
 	"github.com/stretchr/testify/require"
 )
 
@@ -114,4 +117,28 @@ func mustCustomer(t *testing.T, b *testBundle, number string) bc.Customer {
 	})
 	require.NoError(t, err)
 	return out
+}
+
+// A $batch that gets no answer reports it on every one of its operations.
+func TestBatchUnansweredChunk(t *testing.T) {
+	t.Parallel()
+	b := setup(t,
+		withFaults(faults.Spec{Throttle: 1, RetryAfter: time.Second, Seed: 2}),
+		setupOpt{cfg: func(c *bc.Config) {
+			c.MaxRetries = -1
+			c.Sleep = func(context.Context, time.Duration) error { return nil }
+		}})
+	ops := make([]bc.BatchOp, 120)
+	for i := range ops {
+		ops[i] = bc.CreateOp(bc.SetCustomers, map[string]any{"displayName": fmt.Sprintf("Unanswered %d", i)})
+	}
+	res, err := b.client.Batch(t.Context(), ops, bc.BatchOptions{})
+	require.ErrorIs(t, err, bc.ErrThrottled)
+	require.ErrorContains(t, err, "operations 0-99")
+	require.ErrorContains(t, err, "operations 100-119")
+	require.Len(t, res, 120)
+	for i, r := range res {
+		require.Zero(t, r.Status, "operation %d", i)
+		require.ErrorIs(t, r.Err, bc.ErrThrottled, "operation %d", i)
+	}
 }
