@@ -125,3 +125,34 @@ func (f *Filter) OrAcrossProperties() bool {
 	walk(f.root)
 	return found
 }
+
+// Functions lists the functions and the less common operators the filter
+// uses ("in", "contains", "tolower", "Microsoft.Dynamics.CRM.In", …), each
+// once, so that a service can refuse what the API it imitates does not
+// accept (Dataverse has no "in" operator; BC only since schema 2.1).
+func (f *Filter) Functions() []string {
+	var out []string
+	seen := map[string]bool{}
+	add := func(s string) {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	var walk func(n *node)
+	walk = func(n *node) {
+		switch {
+		case n.op == opIn:
+			add("in")
+		case n.op == opCRM:
+			add("Microsoft.Dynamics.CRM." + n.crm.name)
+		case opNames[n.op] != "":
+			add(opNames[n.op])
+		}
+		for _, k := range n.kids {
+			walk(k)
+		}
+	}
+	walk(f.root)
+	return out
+}

@@ -204,6 +204,8 @@ func (f *Filter) eval(n *node, r Record) (value, error) {
 		return f.evalCompare(n, r)
 	case opIn:
 		return f.evalIn(n, r)
+	case opCRM:
+		return f.evalCRM(n, r)
 	}
 	args := make([]value, 0, 3)
 	for _, k := range n.kids {

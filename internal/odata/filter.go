@@ -23,6 +23,9 @@ type Filter struct {
 	// IgnoreCase makes string comparisons and contains/startswith/endswith
 	// case-insensitive, as Dataverse does; Business Central leaves it false.
 	IgnoreCase bool
+	// Now is the clock of the date query functions (Today, LastXDays, …);
+	// nil means time.Now.
+	Now func() time.Time
 
 	text string
 	root *node
@@ -66,6 +69,7 @@ const (
 	opRound
 	opFloor
 	opCeiling
+	opCRM // a Dataverse query function (Microsoft.Dynamics.CRM.In, …)
 )
 
 // node is one compiled expression node.
@@ -76,6 +80,7 @@ type node struct {
 	name string   // opProp: path joined with "/"
 	lit  value    // opLit
 	list []value  // opIn
+	crm  *crmNode // opCRM
 }
 
 // staticKind is what a node is known to produce before seeing a record.
@@ -132,8 +137,10 @@ func ParseFilter(s string) (f *Filter, err error) {
 	if root, ok := cachedFilter(s); ok {
 		return &Filter{text: s, root: root}, nil
 	}
-	if strings.Contains(s, underscoreMark) {
-		return nil, filterError("the expression contains the reserved word %q", underscoreMark)
+	for _, reserved := range []string{underscoreMark, crmMark} {
+		if strings.Contains(s, reserved) {
+			return nil, filterError("the expression contains the reserved word %q", reserved)
+		}
 	}
 	defer func() {
 		// godata is third-party code fed with untrusted input: a panic in it
@@ -142,12 +149,19 @@ func ParseFilter(s string) (f *Filter, err error) {
 			f, err = nil, filterError("the expression %q could not be parsed (parser failure: %v)", s, p)
 		}
 	}()
-	q, err := godata.ParseFilterString(context.Background(), maskUnderscores(s))
+	text, calls, err := liftCRMCalls(s)
+	if err != nil {
+		return nil, err
+	}
+	q, err := godata.ParseFilterString(context.Background(), maskUnderscores(text))
 	if err != nil {
 		return nil, filterError("syntax error in %q: %s", s, unmask(err.Error()))
 	}
 	root, err := compile(q.Tree, 0)
 	if err != nil {
+		return nil, err
+	}
+	if root, err = placeCRMCalls(root, calls); err != nil {
 		return nil, err
 	}
 	if k := root.kind(); k != kindBool && k != kindAny {
@@ -182,6 +196,39 @@ func storeFilter(s string, n *node) {
 		clear(filterCache.m) // crude but bounded; a miss only costs a parse
 	}
 	filterCache.m[s] = n
+}
+
+// placeCRMCalls swaps each "(Zq9crmfnN eq true)" placeholder left by
+// liftCRMCalls for the compiled call.
+func placeCRMCalls(root *node, calls []crmCall) (*node, error) {
+	if len(calls) == 0 {
+		return root, nil
+	}
+	var err error
+	var walk func(n *node) *node
+	walk = func(n *node) *node {
+		if n.op == opEq && len(n.kids) == 2 && n.kids[0].op == opProp && strings.HasPrefix(n.kids[0].name, crmMark) {
+			i, convErr := strconv.Atoi(strings.TrimPrefix(n.kids[0].name, crmMark))
+			if convErr != nil || i < 0 || i >= len(calls) {
+				err = filterError("internal error: misplaced query function")
+				return n
+			}
+			c, cerr := compileCRMCall(calls[i])
+			if cerr != nil && err == nil {
+				err = cerr
+			}
+			if cerr != nil {
+				return n
+			}
+			return c
+		}
+		for k, kid := range n.kids {
+			n.kids[k] = walk(kid)
+		}
+		return n
+	}
+	root = walk(root)
+	return root, err
 }
 
 // maskUnderscores replaces the '_' that starts an identifier outside string
@@ -403,7 +450,7 @@ func (n *node) kind() staticKind {
 		default:
 			return kindString
 		}
-	case opAnd, opOr, opNot, opEq, opNe, opGt, opGe, opLt, opLe, opIn, opContains, opStartsWith, opEndsWith:
+	case opAnd, opOr, opNot, opEq, opNe, opGt, opGe, opLt, opLe, opIn, opContains, opStartsWith, opEndsWith, opCRM:
 		return kindBool
 	case opToLower, opToUpper, opTrim, opConcat, opSubstring:
 		return kindString

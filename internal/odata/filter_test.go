@@ -282,6 +282,9 @@ func FuzzParseFilter(f *testing.F) {
 		"a/any(x:x/b eq 1)", "a eq -5", "a eq 99999999999999999999999", "_", "__ eq _", "a eq 2024-02-30",
 		"concat(concat(a,b),c) eq 'abc'", "length() eq 1", "in (1)", "a in ()", "not", "not not true",
 		"case(a eq 1:2)", "isof(a,'Edm.String')", "a eq geography'SRID=0;Polygon((1.0 2.0, 3.0 4.0))'",
+		`Microsoft.Dynamics.CRM.In(PropertyName='a',PropertyValues=["x","O'B"])`, "Microsoft.Dynamics.CRM.Between(PropertyName='n',PropertyValues=['1','2'])",
+		"Microsoft.Dynamics.CRM.LastXDays(PropertyName='t',PropertyValue=3) or Microsoft.Dynamics.CRM.Today(PropertyName='t')",
+		"Microsoft.Dynamics.CRM.In(", "Microsoft.Dynamics.CRM.In(PropertyName=[", "Microsoft.Dynamics.CRM.",
 	} {
 		f.Add(s)
 	}

@@ -31,8 +31,9 @@ type Query struct {
 	DeltaToken string
 }
 
-// ParseQuery reads the system query options from v. Other parameters
-// (company=, aliases, …) are left to the caller. An option given twice, a
+// ParseQuery reads the system query options from v. Parameter aliases
+// ($filter=name eq @p1&@p1='x') are substituted in $filter and $orderby;
+// other parameters (company=, …) are left to the caller. An option given twice, a
 // malformed value or an option no simulator implements ($search, $apply,
 // …) gives a *QueryError naming the option.
 func ParseQuery(v url.Values) (Query, error) {
@@ -50,9 +51,13 @@ func ParseQuery(v url.Values) (Query, error) {
 		case "$select":
 			q.Select, err = parseSelect(key, val)
 		case "$filter":
-			q.Filter, err = ParseFilter(val)
+			if val, err = substituteAliases(key, val, v); err == nil {
+				q.Filter, err = ParseFilter(val)
+			}
 		case "$orderby":
-			q.OrderBy, err = parseOrderBy(val)
+			if val, err = substituteAliases(key, val, v); err == nil {
+				q.OrderBy, err = parseOrderBy(val)
+			}
 		case "$top":
 			q.Top, err = parseCount(key, val)
 		case "$skip":
@@ -202,4 +207,46 @@ func splitTopLevel(s string) []string {
 		}
 	}
 	return append(out, s[start:])
+}
+
+// substituteAliases replaces each @alias outside quoted text with the value
+// of the query parameter of that name.
+func substituteAliases(option, expr string, v url.Values) (string, error) {
+	if !strings.Contains(expr, "@") {
+		return expr, nil
+	}
+	var b strings.Builder
+	var quote byte
+	for i := 0; i < len(expr); i++ {
+		c := expr[i]
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '\'' || c == '"':
+			quote = c
+		case c == '@' && (i == 0 || !isIdentChar(expr[i-1])):
+			j := i + 1
+			for j < len(expr) && (isIdentChar(expr[j]) && expr[j] != '@' && expr[j] != '.') {
+				j++
+			}
+			name := expr[i:j]
+			if len(name) < 2 {
+				break
+			}
+			vals, ok := v[name]
+			if !ok || len(vals) == 0 {
+				return "", &QueryError{Option: option, Message: fmt.Sprintf("parameter alias %s is used but no %s= parameter gives its value", name, name)}
+			}
+			if len(vals) > 1 {
+				return "", &QueryError{Option: option, Message: fmt.Sprintf("parameter alias %s is given %d times", name, len(vals))}
+			}
+			b.WriteString(vals[0])
+			i = j - 1
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String(), nil
 }
