@@ -121,3 +121,39 @@ func TestSetupNonInteractiveAgainstSandbox(t *testing.T) {
 	require.Equal(t, 0, code, out)
 	require.Contains(t, out, "All checks passed.")
 }
+
+// TestSetupDeclinedEncryption: declining stores secrets in clear with a
+// warning on every status; `encryption enable` then encrypts them.
+func TestSetupDeclinedEncryption(t *testing.T) {
+	t.Parallel()
+	sb, ready := startSandbox(t)
+	r := sb.Ready()
+	dir := t.TempDir()
+	stdout, stderr, code := run(t, nil, "--data-dir", dir, "--log-level", "error", "setup", "--from-sandbox", ready,
+		"--encrypt", "no", "--enable=no", "--import-solution=no")
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	require.Contains(t, stdout, "WARNING: encryption declined")
+	require.Contains(t, stdout, "The connection is saved but not enabled")
+
+	status, _, code := run(t, nil, "--data-dir", dir, "--log-level", "error", "encryption", "status")
+	require.Equal(t, 0, code)
+	require.Contains(t, status, "WARNING: 2 secret(s) are stored in clear text: run `coupler encryption enable` to encrypt them")
+	show, _, _ := run(t, nil, "--data-dir", dir, "--log-level", "error", "connection", "show")
+	require.Contains(t, show, "WARNING: 2 secret(s) are stored in clear text")
+	require.NotContains(t, show, r.IntegrationPassword)
+
+	out, _, code := run(t, nil, "--data-dir", dir, "--log-level", "error", "encryption", "enable")
+	require.Equal(t, 0, code, out)
+	require.Contains(t, out, "2 secret(s) encrypted now")
+	info, err := os.Stat(filepath.Join(dir, "encryption.key"))
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o600), info.Mode().Perm())
+	status, _, _ = run(t, nil, "--data-dir", dir, "--log-level", "error", "encryption", "status")
+	require.NotContains(t, status, "WARNING")
+	grepDataDir(t, dir, r.IntegrationPassword, r.ERPClientSecret)
+
+	// Not enabled: the test still runs and says what is missing.
+	out, _, code = run(t, nil, "--data-dir", dir, "--log-level", "error", "connection", "test")
+	require.Equal(t, 2, code, out)
+	require.Contains(t, out, "[FAIL] Integration solution installed")
+}
