@@ -23,6 +23,9 @@ import (
 // maxErrorBody bounds how much of an error answer is read.
 const maxErrorBody = 1 << 20
 
+// statusLocal marks a failure before anything was sent; it is never retried.
+const statusLocal = -1
+
 // Client talks to one company of one Business Central API root. It is safe
 // for concurrent use; its limiter and concurrency bound are shared by all
 // calls, because BC counts requests per user, not per caller.
@@ -221,15 +224,16 @@ func (c *Client) retryable(r request, status, attempt int, retryAfter time.Durat
 // without an answer), the Retry-After asked for and the error.
 func (c *Client) attempt(ctx context.Context, r request, n int) (int, time.Duration, error) {
 	if err := c.waitPause(ctx); err != nil {
-		return 0, 0, err
+		return statusLocal, 0, err
 	}
 	if err := c.limiter.Wait(ctx); err != nil {
-		return 0, 0, fmt.Errorf("bc: waiting for the request budget: %w", err)
+		// Also when the wait would outlast ctx's deadline: retrying cannot help.
+		return statusLocal, 0, fmt.Errorf("bc: %s %s: waiting for the request budget: %w", r.method, r.set, err)
 	}
 	select {
 	case c.sem <- struct{}{}:
 	case <-ctx.Done():
-		return 0, 0, ctx.Err()
+		return statusLocal, 0, ctx.Err()
 	}
 	defer func() { <-c.sem }()
 
@@ -241,7 +245,7 @@ func (c *Client) attempt(ctx context.Context, r request, n int) (int, time.Durat
 	}
 	req, err := http.NewRequestWithContext(actx, r.method, r.url, body)
 	if err != nil {
-		return 0, 0, fmt.Errorf("bc: building %s %s: %w", r.method, r.url, err)
+		return statusLocal, 0, fmt.Errorf("bc: building %s %s: %w", r.method, pathOnly(r.url), err)
 	}
 	for k, vs := range r.header {
 		req.Header[k] = vs

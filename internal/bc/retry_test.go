@@ -1,6 +1,7 @@
 package bc
 
 import (
+	"context"
 	"net/http"
 	"testing"
 	"time"
@@ -59,4 +60,22 @@ func TestLimiterNeverExceedsWindow(t *testing.T) {
 	total := float64(c.limiter.Burst()) + float64(c.limiter.Limit())*(5*time.Minute).Seconds()
 	require.LessOrEqual(t, total, 6000.0+1e-6)
 	require.Greater(t, total, 5990.0)
+}
+
+func TestBudgetWaitBeyondDeadlineIsNotRetried(t *testing.T) {
+	t.Parallel()
+	// One request per hour: the second cannot start before ctx ends, so the
+	// call fails at once, without sending and without retrying.
+	c, err := New(Config{APIURL: "http://127.0.0.1:1/BC/api/v2.0", CompanyID: "7c8b5b6e-0000-4000-8000-000000000001",
+		Basic: &Basic{User: "u", WebServiceKey: "k"}, RequestsPerWindow: 1, Window: time.Hour})
+	require.NoError(t, err)
+	require.True(t, c.limiter.Allow()) // spend the burst
+	ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err = c.Get(ctx, SetCustomers, "7c8b5b6e-0000-4000-8000-000000000002", Query{})
+	require.ErrorContains(t, err, "waiting for the request budget")
+	require.Less(t, time.Since(start), 500*time.Millisecond)
+	require.Zero(t, c.Stats().Requests)
+	require.Zero(t, c.Stats().Retries)
 }
