@@ -4,15 +4,22 @@
 package daemon
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/coupler/coupler/internal/config"
+	"github.com/coupler/coupler/internal/jobs"
+	"github.com/coupler/coupler/internal/store"
+	_ "github.com/coupler/coupler/internal/store/postgres" // store.Open by --database-url
+	_ "github.com/coupler/coupler/internal/store/sqlite"   // store.Open by --data-dir
+	"github.com/coupler/coupler/internal/users"
 	"github.com/coupler/coupler/internal/web"
 )
 
@@ -21,8 +28,16 @@ type Daemon struct {
 	cfg config.Config
 	log *slog.Logger
 
+	st     store.Store
+	queue  *jobs.Queue
 	ln     net.Listener
 	server *http.Server
+
+	// wrap, when set (tests), wraps the HTTP handler.
+	wrap func(http.Handler) http.Handler
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // New prepares a daemon; nothing is opened until Open.
@@ -30,43 +45,120 @@ func New(cfg config.Config, log *slog.Logger) *Daemon {
 	return &Daemon{cfg: cfg, log: log}
 }
 
-// Open binds the listener and opens every dependency. The address actually
-// bound (useful with port 0) is available from Addr afterwards.
-func (d *Daemon) Open(ctx context.Context) error {
-	h, err := web.New(web.Options{Logger: d.log, Checks: map[string]web.ReadyFunc{}})
+// Open opens the store (migrating it), starts the job queue and binds the
+// listener. On error everything opened so far is closed again. The address
+// actually bound (useful with port 0) is available from Addr afterwards.
+func (d *Daemon) Open(ctx context.Context) (err error) {
+	defer func() {
+		if err != nil {
+			_ = d.Close()
+		}
+	}()
+	d.st, err = store.Open(ctx, store.Options{DataDir: d.cfg.DataDir, DatabaseURL: d.cfg.DatabaseURL, Logger: d.log})
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", d.cfg.HTTP.Addr)
+
+	// Features add their workers and schedules to reg here, before the
+	// queue starts (see jobs.Registry).
+	reg := jobs.NewRegistry()
+	d.queue, err = jobs.New(ctx, d.st, jobs.Options{Logger: d.log, Workers: d.cfg.Sync.Workers, Registry: reg})
+	if err != nil {
+		return err
+	}
+	if err := d.queue.Start(ctx); err != nil {
+		return err
+	}
+
+	h, err := web.New(web.Options{
+		Logger: d.log,
+		Checks: map[string]web.ReadyFunc{"store": d.st.Ping, "jobs": d.queue.Ready},
+		Users:  users.NewService(d.st, d.log, users.KDF{}),
+	})
+	if err != nil {
+		return fmt.Errorf("web: %w", err)
+	}
+	var handler http.Handler = h
+	if d.wrap != nil {
+		handler = d.wrap(handler)
+	}
+	d.ln, err = net.Listen("tcp", d.cfg.HTTP.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s (http.addr): %w", d.cfg.HTTP.Addr, err)
 	}
-	d.ln = ln
-	d.server = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	d.server = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(d.log.Handler(), slog.LevelWarn)}
 	return nil
 }
 
 // Addr is the bound address.
 func (d *Daemon) Addr() string { return d.ln.Addr().String() }
 
-// Run serves until ctx is cancelled, then shuts down gracefully.
+// Store is the open store, for features wired next to the daemon.
+func (d *Daemon) Store() store.Store { return d.st }
+
+// Queue is the running job queue.
+func (d *Daemon) Queue() *jobs.Queue { return d.queue }
+
+// Run serves until ctx is cancelled, then shuts down gracefully within
+// http.shutdown_timeout: no new connections, in-flight requests finish,
+// running jobs finish, the store closes.
 func (d *Daemon) Run(ctx context.Context) error {
 	errc := make(chan error, 1)
 	go func() { errc <- d.server.Serve(d.ln) }()
-	d.log.Info("coupler serving", "addr", "http://"+d.Addr())
+	d.log.Info("coupler serving", "addr", "http://"+d.Addr(), "database", d.st.Dialect())
 	select {
 	case err := <-errc:
-		return fmt.Errorf("http server: %w", err)
+		return errors.Join(fmt.Errorf("http server: %w", err), d.Close())
 	case <-ctx.Done():
 	}
-	d.log.Info("stopping: no new requests, finishing in-flight work")
-	sctx, cancel := context.WithTimeout(context.Background(), d.cfg.HTTP.ShutdownTimeout)
+	d.log.Info("stopping: no new requests, finishing in-flight requests and jobs")
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.shutdownTimeout())
 	defer cancel()
+	var errs []error
 	if err := d.server.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("http shutdown: %w", err)
+		errs = append(errs, fmt.Errorf("http shutdown: %w", err))
 	}
-	return d.Close()
+	if err := d.queue.Stop(sctx); err != nil {
+		errs = append(errs, err)
+	}
+	errs = append(errs, d.Close())
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	d.log.Info("stopped")
+	return nil
 }
 
-// Close releases every dependency; safe to call more than once.
-func (d *Daemon) Close() error { return nil }
+// Close releases every dependency, in reverse order of Open; safe to call
+// more than once and after a partial Open.
+func (d *Daemon) Close() error {
+	d.closeOnce.Do(func() {
+		var errs []error
+		if d.server != nil {
+			errs = append(errs, ignoreClosed(d.server.Close()))
+		} else if d.ln != nil {
+			errs = append(errs, ignoreClosed(d.ln.Close()))
+		}
+		if d.queue != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), d.shutdownTimeout())
+			errs = append(errs, d.queue.Stop(ctx))
+			cancel()
+		}
+		if d.st != nil {
+			errs = append(errs, d.st.Close())
+		}
+		d.closeErr = errors.Join(errs...)
+	})
+	return d.closeErr
+}
+
+func (d *Daemon) shutdownTimeout() time.Duration {
+	return cmp.Or(d.cfg.HTTP.ShutdownTimeout, 30*time.Second)
+}
+
+func ignoreClosed(err error) error {
+	if errors.Is(err, net.ErrClosed) || errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
