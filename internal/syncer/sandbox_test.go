@@ -17,10 +17,12 @@ import (
 	"github.com/coupler/coupler/internal/dataverse"
 	"github.com/coupler/coupler/internal/mapping"
 	"github.com/coupler/coupler/internal/sandbox"
+	"github.com/coupler/coupler/internal/store"
+	_ "github.com/coupler/coupler/internal/store/sqlite"
 	"github.com/coupler/coupler/internal/syncer"
 	"github.com/coupler/coupler/internal/syncer/crmside"
 	"github.com/coupler/coupler/internal/syncer/erpside"
-	"github.com/coupler/coupler/internal/syncer/memstore"
+	"github.com/coupler/coupler/internal/syncer/syncstore"
 )
 
 // counting wraps a side and counts the records its reads return, per entity.
@@ -28,11 +30,17 @@ type counting struct {
 	syncer.Side
 	mu   sync.Mutex
 	recs map[string]int
+	log  func(entity string, r syncer.Record)
 }
 
 func (c *counting) Read(ctx context.Context, q syncer.ReadQuery, fn func([]syncer.Record) error) error {
 	return c.Side.Read(ctx, q, func(page []syncer.Record) error {
 		c.mu.Lock()
+		if c.log != nil {
+			for _, r := range page {
+				c.log(q.Entity, r)
+			}
+		}
 		c.recs[q.Entity] += len(page)
 		c.mu.Unlock()
 		return fn(page)
@@ -56,16 +64,20 @@ type live struct {
 	admin    *dataverse.Client // a person editing the CRM
 	bc       *bc.Client
 	crm, erp *counting
-	st       *memstore.Store
+	st       syncer.Store // SQLite, through the same adapter as the product
 	eng      *syncer.Engine
 	ms       []mapping.TableMapping
 }
 
-func setupLive(t *testing.T) *live {
+func setupLive(t *testing.T, scale ...int) *live {
 	t.Helper()
+	sc := 0
+	if len(scale) > 0 {
+		sc = scale[0]
+	}
 	ctx := context.Background()
 	log := slog.New(slog.DiscardHandler)
-	sb, err := sandbox.Start(ctx, sandbox.Options{Seed: "demo", Logger: log})
+	sb, err := sandbox.Start(ctx, sandbox.Options{Seed: "demo", Scale: sc, Logger: log})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = sb.Close() })
 	r := sb.Ready()
@@ -80,7 +92,10 @@ func setupLive(t *testing.T) *live {
 	erp, err := bc.New(bc.Config{APIURL: r.ERPURL, CompanyID: r.ERPCompanyID, Logger: log,
 		OAuth: &bc.OAuth{ClientID: r.ERPClientID, ClientSecret: r.ERPClientSecret, TokenURL: r.TokenURL, Scopes: []string{r.ERPScope}}})
 	require.NoError(t, err)
-	l := &live{sb: sb, dv: dv, admin: admin, bc: erp, st: memstore.New(), ms: mapping.Defaults(),
+	db, err := store.Open(ctx, store.Options{DataDir: t.TempDir(), Logger: log})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	l := &live{sb: sb, dv: dv, admin: admin, bc: erp, st: syncstore.New(db), ms: mapping.Defaults(),
 		crm: &counting{Side: crmside.New(dv, 0), recs: map[string]int{}}, erp: &counting{Side: erpside.New(erp, 0), recs: map[string]int{}}}
 	l.eng, err = syncer.New(syncer.Options{Store: l.st, CRM: l.crm, ERP: l.erp, Logger: log, Overlap: 100 * time.Millisecond,
 		Mappings: func(context.Context) ([]mapping.TableMapping, error) { return l.ms, nil }})
@@ -212,14 +227,17 @@ func TestLiveFullSyncCouplesAndCreatesWhatBCWould(t *testing.T) {
 
 func TestLiveIncrementalReadsOnlyChanges(t *testing.T) {
 	t.Parallel()
-	l := setupLive(t)
+	l := setupLive(t, 300)
 	ctx := context.Background()
 	l.run(t, true)
+	total, err := l.st.CountCouplings(ctx, mapping.Customer)
+	require.NoError(t, err)
+	require.Greater(t, total, 300)
 	// The demo's records were all stamped at the same instant; one change
 	// moves the high-water marks past them (the overlap re-reads ties).
 	waitTick()
 	relecloud := l.erpByNumber(t, "customers", "number", "50000")
-	_, err := l.bc.Update(ctx, "customers", relecloud.ID, "*", map[string]any{"phoneNumber": "+44 5"})
+	_, err = l.bc.Update(ctx, "customers", relecloud.ID, "*", map[string]any{"phoneNumber": "+44 5"})
 	require.NoError(t, err)
 	l.run(t, false)
 	waitTick()
@@ -238,8 +256,12 @@ func TestLiveIncrementalReadsOnlyChanges(t *testing.T) {
 	j := l.run(t, false, mapping.Customer)[mapping.Customer]
 	erpReads, crmReads := l.erp.reset(), l.crm.reset()
 	require.Equal(t, 2, j.Counts.Modified, "%+v %s", j.Counts, j.Message)
-	require.LessOrEqual(t, erpReads["customers"], 2, "only the changed ERP customer (and the high-water mark's) is read")
-	require.LessOrEqual(t, crmReads["accounts"], 2, "only the changed CRM account (and the high-water mark's) is read")
+	// The changed records, plus the few stamped in the same second as the
+	// high-water mark (the overlap window re-reads them, then drops them as
+	// already synchronised) — not the table.
+	t.Logf("records read: ERP customers %d, CRM accounts %d, of %d coupled", erpReads["customers"], crmReads["accounts"], total)
+	require.LessOrEqual(t, erpReads["customers"], 10, "the ERP read follows the changes, not the table")
+	require.LessOrEqual(t, crmReads["accounts"], 10, "the CRM read follows the changes, not the table")
 	require.Equal(t, "+44 1223 555000", l.crmByID(t, "accounts", "accountid", l.coupled(t, mapping.Customer, adatum.ID).CRMID)["telephone1"])
 	require.Equal(t, "https://trey.example", l.erpByNumber(t, "customers", "number", "20000").Fields["website"])
 
