@@ -20,6 +20,10 @@ type Config struct {
 	Window     time.Duration // sliding
 	Concurrent int           // requests running at once; 0 = unlimited
 	Queue      int           // requests that may wait for a concurrency slot; beyond, throttled
+	// ExecutionTime caps the combined duration (acquire to release) of a
+	// user's requests that ended within the window; 0 = unlimited.
+	// Dataverse allows 1,200,000 ms per 5 minutes. Scaled like Window.
+	ExecutionTime time.Duration
 	// QueueTimeout bounds a wait in the queue (BC answers 503 after 8
 	// minutes); 0 = until the request's context ends. Scaled like Window.
 	QueueTimeout time.Duration
@@ -29,10 +33,11 @@ type Config struct {
 }
 
 // DataverseDefaults are Dataverse's service protection limits: 6,000
-// requests per user in a sliding 5-minute window and 52 concurrent
-// requests, with no queue.
+// requests per user in a sliding 5-minute window, 20 minutes (1,200,000 ms)
+// of combined execution time in that window, and 52 concurrent requests,
+// with no queue.
 func DataverseDefaults() Config {
-	return Config{Requests: 6000, Window: 5 * time.Minute, Concurrent: 52, Queue: 0, TimeScale: 1}
+	return Config{Requests: 6000, Window: 5 * time.Minute, ExecutionTime: 20 * time.Minute, Concurrent: 52, Queue: 0, TimeScale: 1}
 }
 
 // BCDefaults are Business Central online's operational limits: 6,000
@@ -45,7 +50,7 @@ func BCDefaults() Config {
 // Throttled is the refusal of a request over a limit.
 type Throttled struct {
 	RetryAfter time.Duration
-	Reason     string // "requests" or "concurrency"
+	Reason     string // "requests", "concurrency" or "time" (execution time)
 }
 
 func (t *Throttled) Error() string {
@@ -69,6 +74,7 @@ type Limiter struct {
 	cfg          Config
 	window       time.Duration // scaled
 	queueTimeout time.Duration // scaled
+	execTime     time.Duration // scaled
 	clock        func() time.Time
 
 	mu    sync.Mutex
@@ -84,7 +90,13 @@ type userState struct {
 	head, n  int
 	inflight int
 	waiters  []*waiter
+	// runs are the durations of requests that ended, oldest first, and
+	// ran their sum, for the execution-time limit.
+	runs []run
+	ran  int64
 }
+
+type run struct{ end, dur int64 } // unix nanos, nanos
 
 type waiter struct {
 	granted chan struct{} // closed when a slot is handed over
@@ -104,6 +116,7 @@ func New(cfg Config, clock func() time.Time) *Limiter {
 		cfg:          cfg,
 		window:       time.Duration(float64(cfg.Window) / scale),
 		queueTimeout: time.Duration(float64(cfg.QueueTimeout) / scale),
+		execTime:     time.Duration(float64(cfg.ExecutionTime) / scale),
 		clock:        clock,
 		users:        map[string]*userState{},
 	}
@@ -147,6 +160,26 @@ func (l *Limiter) Acquire(ctx context.Context, user string) (release func(), err
 			return nil, &Throttled{RetryAfter: wait, Reason: "requests"}
 		}
 	}
+	if l.execTime > 0 {
+		for len(u.runs) > 0 && u.runs[0].end <= now-int64(l.window) {
+			u.ran -= u.runs[0].dur
+			u.runs = u.runs[1:]
+		}
+		if u.ran >= int64(l.execTime) {
+			// Wait until enough runs leave the window to fall under the cap.
+			over, wait := u.ran-int64(l.execTime), time.Duration(0)
+			for _, r := range u.runs {
+				over -= r.dur
+				wait = time.Duration(r.end + int64(l.window) - now)
+				if over < 0 {
+					break
+				}
+			}
+			l.mu.Unlock()
+			l.throttled.Add(1)
+			return nil, &Throttled{RetryAfter: wait, Reason: "time"}
+		}
+	}
 	if l.cfg.Concurrent > 0 && u.inflight >= l.cfg.Concurrent {
 		if len(u.waiters) >= l.cfg.Queue {
 			l.mu.Unlock()
@@ -165,7 +198,7 @@ func (l *Limiter) Acquire(ctx context.Context, user string) (release func(), err
 	u.inflight++
 	l.mu.Unlock()
 	l.admitted.Add(1)
-	return l.releaser(u), nil
+	return l.releaser(u, now), nil
 }
 
 // record counts an admission in the user's window.
@@ -196,7 +229,7 @@ func (l *Limiter) wait(ctx context.Context, u *userState, w *waiter) (func(), er
 	case <-w.granted:
 		l.admitted.Add(1)
 		l.queued.Add(1)
-		return l.releaser(u), nil
+		return l.releaser(u, l.clock().UnixNano()), nil
 	case <-ctx.Done():
 		err = ctx.Err()
 	case <-timeout:
@@ -206,7 +239,7 @@ func (l *Limiter) wait(ctx context.Context, u *userState, w *waiter) (func(), er
 	if w.done {
 		// Granted while we were giving up: pass the slot on.
 		l.mu.Unlock()
-		l.releaser(u)()
+		l.releaser(u, l.clock().UnixNano())()
 	} else {
 		w.done = true
 		for i, x := range u.waiters {
@@ -223,13 +256,20 @@ func (l *Limiter) wait(ctx context.Context, u *userState, w *waiter) (func(), er
 	return nil, err
 }
 
-// releaser returns the idempotent release function of one admitted request.
-func (l *Limiter) releaser(u *userState) func() {
+// releaser returns the idempotent release function of one admitted request
+// that started running at start (unix nanos).
+func (l *Limiter) releaser(u *userState, start int64) func() {
 	var once sync.Once
 	return func() {
 		once.Do(func() {
 			l.mu.Lock()
 			defer l.mu.Unlock()
+			if l.execTime > 0 {
+				end := l.clock().UnixNano()
+				d := max(end-start, 0)
+				u.runs = append(u.runs, run{end: end, dur: d})
+				u.ran += d
+			}
 			for len(u.waiters) > 0 {
 				w := u.waiters[0]
 				u.waiters = u.waiters[1:]

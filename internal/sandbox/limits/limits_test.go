@@ -228,6 +228,35 @@ func TestConcurrentStress(t *testing.T) {
 	require.Equal(t, 0, inflight(l, "u"))
 }
 
+func TestExecutionTime(t *testing.T) {
+	t.Parallel()
+	l, clock := setup(t, Config{Window: 5 * time.Minute, ExecutionTime: 3 * time.Minute, TimeScale: 1})
+	ctx := context.Background()
+	// t=0..2m: one request of 2 minutes; t=2m..3m: one of 1 minute.
+	for _, d := range []time.Duration{2 * time.Minute, time.Minute} {
+		release, err := l.Acquire(ctx, "u")
+		require.NoError(t, err)
+		clock.Advance(d)
+		release()
+	}
+	// t=3m: 3 minutes ran within the window: refused until the first run
+	// (ended at 2m) leaves the window at 7m.
+	_, err := l.Acquire(ctx, "u")
+	var th *Throttled
+	require.ErrorAs(t, err, &th)
+	require.Equal(t, "time", th.Reason)
+	require.Equal(t, 4*time.Minute, th.RetryAfter)
+
+	release, err := l.Acquire(ctx, "other")
+	require.NoError(t, err, "another user has their own budget")
+	release()
+
+	clock.Advance(4 * time.Minute)
+	release, err = l.Acquire(ctx, "u")
+	require.NoError(t, err)
+	release()
+}
+
 func TestNilLimiterAdmits(t *testing.T) {
 	t.Parallel()
 	var l *Limiter
@@ -239,7 +268,7 @@ func TestNilLimiterAdmits(t *testing.T) {
 
 func TestDefaults(t *testing.T) {
 	t.Parallel()
-	require.Equal(t, Config{Requests: 6000, Window: 5 * time.Minute, Concurrent: 52, TimeScale: 1}, DataverseDefaults())
+	require.Equal(t, Config{Requests: 6000, Window: 5 * time.Minute, ExecutionTime: 20 * time.Minute, Concurrent: 52, TimeScale: 1}, DataverseDefaults())
 	require.Equal(t, Config{Requests: 6000, Window: 5 * time.Minute, Concurrent: 5, Queue: 95, QueueTimeout: 8 * time.Minute, TimeScale: 1}, BCDefaults())
 }
 
