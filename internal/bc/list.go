@@ -1,6 +1,7 @@
 package bc
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -92,6 +93,34 @@ func (c *Client) ListPages(ctx context.Context, entitySet string, q Query, fn fu
 		u += "?" + enc
 	}
 	return c.walk(ctx, setName(entitySet), u, q.MaxPageSize, fn)
+}
+
+// Count returns how many records of entitySet match filter ("" = all),
+// from the OData /$count segment: one small request, for progress bars.
+func (c *Client) Count(ctx context.Context, entitySet, filter string) (int64, error) {
+	u, err := c.companyURL(entitySet)
+	if err != nil {
+		return 0, err
+	}
+	u += "/$count"
+	if filter != "" {
+		u += "?$filter=" + escapeQuery(filter)
+	}
+	var n int64
+	_, err = c.do(ctx, request{method: http.MethodGet, url: u, set: setName(entitySet), idempotent: true,
+		header: http.Header{"Accept": {"text/plain"}},
+		accept: func(r *http.Response) error {
+			b, err := io.ReadAll(io.LimitReader(r.Body, 64))
+			if err != nil {
+				return fmt.Errorf("bc: reading %s/$count: %w", entitySet, err)
+			}
+			n, err = strconv.ParseInt(strings.TrimSpace(string(bytes.TrimPrefix(b, []byte("\ufeff")))), 10, 64)
+			if err != nil {
+				return fmt.Errorf("bc: %s/$count answered %q, not a number", entitySet, b)
+			}
+			return nil
+		}})
+	return n, err
 }
 
 // ListCompanies reads the companies of the API root (the one set outside a company).

@@ -238,3 +238,16 @@ func TestUsersAndMetadata(t *testing.T) {
 	require.Contains(t, string(md), "EntitySet Name=\"customers\"")
 	require.Contains(t, string(md), "edmx:Edmx")
 }
+
+func TestCount(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	all, err := b.client.Count(t.Context(), bc.SetItems, "")
+	require.NoError(t, err)
+	listed := 0
+	require.NoError(t, b.client.List(t.Context(), bc.SetItems, bc.Query{}, func(p []json.RawMessage) error { listed += len(p); return nil }))
+	require.Equal(t, int64(listed), all)
+	one, err := b.client.Count(t.Context(), bc.SetItems, "number eq '1896-S'")
+	require.NoError(t, err)
+	require.Equal(t, int64(1), one)
+}
