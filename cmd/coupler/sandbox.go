@@ -95,7 +95,9 @@ func runSandbox(cmd *cobra.Command, g *globals, f sandboxFlags) error {
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	sb, err := sandbox.Start(ctx, sandbox.Options{
+	// The sandbox gets the command's context, not the signal one, so that a
+	// signal is logged before the shutdown it causes.
+	sb, err := sandbox.Start(cmd.Context(), sandbox.Options{
 		CRMAddr: f.crmAddr, ERPAddr: f.erpAddr, Seed: f.seed, Scale: f.scale,
 		Limits: lim, Faults: f.faults, TimeScale: f.timeScale, AllowRemote: f.allowRemote, Logger: g.log,
 	})
@@ -121,7 +123,7 @@ func runSandbox(cmd *cobra.Command, g *globals, f sandboxFlags) error {
 
 	select {
 	case <-ctx.Done():
-		g.log.Info("sandbox stopping", "reason", "signal")
+		g.log.Info("sandbox stopping: signal received")
 	case <-sb.Done():
 	}
 	return sb.Close()
