@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -95,9 +96,9 @@ func runSandbox(cmd *cobra.Command, g *globals, f sandboxFlags) error {
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	// The sandbox gets the command's context, not the signal one, so that a
-	// signal is logged before the shutdown it causes.
-	sb, err := sandbox.Start(cmd.Context(), sandbox.Options{
+	// The sandbox is stopped here, after the signal is logged, not by the
+	// (signal-cancelled) command context.
+	sb, err := sandbox.Start(context.WithoutCancel(cmd.Context()), sandbox.Options{
 		CRMAddr: f.crmAddr, ERPAddr: f.erpAddr, Seed: f.seed, Scale: f.scale,
 		Limits: lim, Faults: f.faults, TimeScale: f.timeScale, AllowRemote: f.allowRemote, Logger: g.log,
 	})
