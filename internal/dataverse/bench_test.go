@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"sync/atomic"
 	"testing"
 )
 
@@ -62,4 +63,37 @@ func seed(b *testing.B, f *fixture, n int) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkSimBatchWritesParallel is BenchmarkSimBatchWrites with 4 batches in
+// flight, as the syncer runs them.
+func BenchmarkSimBatchWritesParallel(b *testing.B) {
+	f := setup(b)
+	ctx := context.Background()
+	var written atomic.Int64
+	var next atomic.Int64
+	b.SetParallelism(2) // 2 × GOMAXPROCS goroutines
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := next.Add(1)
+			reqs := make([]BatchRequest, MaxBatchRequests)
+			for j := range reqs {
+				id := fmt.Sprintf("00000000-0000-4000-9000-%012d", int(i)*MaxBatchRequests+j)
+				reqs[j] = BatchRequest{Method: http.MethodPatch, Path: "accounts(" + id + ")", Body: map[string]any{"name": "Bench write"}}
+			}
+			res, err := f.c.Batch(ctx, reqs, BatchOptions{ContinueOnError: true})
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			for _, r := range res {
+				if r.Err != nil {
+					b.Error(r.Err)
+					return
+				}
+			}
+			written.Add(int64(len(reqs)))
+		}
+	})
+	b.ReportMetric(float64(written.Load())/b.Elapsed().Seconds(), "records/s")
 }
