@@ -202,18 +202,36 @@ func DiscoverTokenURL(ctx context.Context, hc *http.Client, orgURL string) (stri
 		return "", fmt.Errorf("dataverse: discovering the token endpoint at %s: %w", u, err)
 	}
 	_ = resp.Body.Close()
-	m := authzURIRE.FindStringSubmatch(resp.Header.Get("WWW-Authenticate"))
-	if resp.StatusCode != http.StatusUnauthorized || m == nil {
-		return "", fmt.Errorf("dataverse: %s answered %d without a Bearer authorization_uri challenge; set the token URL explicitly", u, resp.StatusCode)
+	if resp.StatusCode != http.StatusUnauthorized {
+		return "", fmt.Errorf("dataverse: %s answered %d, not 401 with a Bearer challenge; set the token URL explicitly", u, resp.StatusCode)
+	}
+	tok, err := tokenURLFromChallenge(resp.Header.Get("WWW-Authenticate"))
+	if err != nil {
+		return "", fmt.Errorf("dataverse: %s: %w; set the token URL explicitly", u, err)
+	}
+	return tok, nil
+}
+
+// tokenURLFromChallenge turns a Bearer challenge's authorization_uri into the
+// token endpoint: Microsoft Entra ID's v2.0 endpoint of that tenant, or an
+// AD FS server's /adfs/oauth2/token (on-premises IFD).
+func tokenURLFromChallenge(challenge string) (string, error) {
+	m := authzURIRE.FindStringSubmatch(challenge)
+	if m == nil {
+		return "", fmt.Errorf("the challenge %q has no authorization_uri", challenge)
 	}
 	authz, err := url.Parse(m[1])
-	if err != nil || authz.Host == "" {
-		return "", fmt.Errorf("dataverse: authorization_uri %q from %s is not a URL; set the token URL explicitly", m[1], u)
+	if err != nil || authz.Host == "" || (authz.Scheme != "https" && authz.Scheme != "http") {
+		return "", fmt.Errorf("authorization_uri %q is not an absolute URL", m[1])
 	}
-	p := strings.TrimSuffix(strings.TrimSuffix(authz.Path, "/"), "/authorize")
-	p = strings.TrimSuffix(p, "/v2.0")
+	authz.RawQuery, authz.Fragment = "", ""
+	p := strings.TrimSuffix(authz.Path, "/")
+	if strings.HasSuffix(strings.ToLower(p), "/adfs/oauth2/authorize") {
+		authz.Path = p[:len(p)-len("authorize")] + "token"
+		return authz.String(), nil
+	}
+	p = strings.TrimSuffix(strings.TrimSuffix(p, "/authorize"), "/v2.0")
 	authz.Path = p + "/v2.0/token"
-	authz.RawQuery = ""
 	return authz.String(), nil
 }
 

@@ -151,3 +151,25 @@ func TestADIsRefusedWithAFix(t *testing.T) {
 	require.Equal(t, "AuthType", ce.Key)
 	require.Contains(t, ce.Fix, "IFD")
 }
+
+func TestTokenURLFromChallenge(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ challenge, want, err string }{
+		{`Bearer authorization_uri=https://login.microsoftonline.com/3f5c1a2e-7b9d-4e61-8c0f-2a4b6d8e0c17/oauth2/authorize, resource_id=https://contoso.crm.dynamics.com/`,
+			"https://login.microsoftonline.com/3f5c1a2e-7b9d-4e61-8c0f-2a4b6d8e0c17/oauth2/v2.0/token", ""},
+		{`Bearer authorization_uri="https://login.microsoftonline.com/t/oauth2/v2.0/authorize"`, "https://login.microsoftonline.com/t/oauth2/v2.0/token", ""},
+		{`Bearer authorization_uri=https://sts.contoso.com/adfs/oauth2/authorize, resource_id=https://crm.contoso.com/`, "https://sts.contoso.com/adfs/oauth2/token", ""},
+		{`Bearer realm=""`, "", "no authorization_uri"},
+		{`Bearer authorization_uri=not-a-url`, "", "not an absolute URL"},
+		{``, "", "no authorization_uri"},
+	}
+	for _, tt := range tests {
+		got, err := tokenURLFromChallenge(tt.challenge)
+		if tt.err != "" {
+			require.ErrorContains(t, err, tt.err)
+			continue
+		}
+		require.NoError(t, err)
+		require.Equal(t, tt.want, got)
+	}
+}
