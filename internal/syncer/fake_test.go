@@ -49,6 +49,7 @@ type fakeSide struct {
 	crashAfterWrite bool
 	// defaults are set on every row created through Write (statecode…).
 	defaults map[string]any
+	pageSize int // 0 = 2, to exercise paging
 }
 
 func newFakeSide(name string, c *clock, self string, max int) *fakeSide {
@@ -168,8 +169,12 @@ func (s *fakeSide) Read(ctx context.Context, q syncer.ReadQuery, fn func([]synce
 		}
 		return recs[i].ID < recs[j].ID
 	})
-	for i := 0; i < len(recs); i += 2 {
-		if err := fn(recs[i:min(i+2, len(recs))]); err != nil {
+	ps := s.pageSize
+	if ps == 0 {
+		ps = 2
+	}
+	for i := 0; i < len(recs); i += ps {
+		if err := fn(recs[i:min(i+ps, len(recs))]); err != nil {
 			return err
 		}
 	}

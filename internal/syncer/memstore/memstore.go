@@ -17,6 +17,7 @@ import (
 type Store struct {
 	mu        sync.Mutex
 	couplings map[string]map[string]syncer.Coupling // mapping → erp id → coupling
+	byCRM     map[string]string                     // mapping\x00crm id → erp id
 	jobs      []syncer.Job
 	errs      []syncer.SyncError
 	cursors   map[string]syncer.Cursor
@@ -27,7 +28,7 @@ type Store struct {
 
 // New returns an empty store.
 func New() *Store {
-	return &Store{couplings: map[string]map[string]syncer.Coupling{}, cursors: map[string]syncer.Cursor{}}
+	return &Store{couplings: map[string]map[string]syncer.Coupling{}, byCRM: map[string]string{}, cursors: map[string]syncer.Cursor{}}
 }
 
 func (s *Store) id() int64 { s.nextID++; return s.nextID }
@@ -47,10 +48,8 @@ func (s *Store) GetCouplingByERP(_ context.Context, m, erpID string) (syncer.Cou
 
 func (s *Store) GetCouplingByCRM(_ context.Context, m, crmID string) (syncer.Coupling, error) {
 	defer s.lock()()
-	for _, c := range s.couplings[m] {
-		if c.CRMID == crmID {
-			return c, nil
-		}
+	if erpID, ok := s.byCRM[m+"\x00"+crmID]; ok {
+		return s.couplings[m][erpID], nil
 	}
 	return syncer.Coupling{}, fmt.Errorf("coupling %s crm %s: %w", m, crmID, syncer.ErrNoRow)
 }
@@ -61,19 +60,19 @@ func (s *Store) put(c syncer.Coupling) (syncer.Coupling, error) {
 		byERP = map[string]syncer.Coupling{}
 		s.couplings[c.Mapping] = byERP
 	}
-	for _, o := range byERP {
-		if o.CRMID == c.CRMID && o.ERPID != c.ERPID {
-			return c, fmt.Errorf("CRM %s is coupled to ERP %s: %w", c.CRMID, o.ERPID, syncer.ErrTaken)
-		}
+	if other, ok := s.byCRM[c.Mapping+"\x00"+c.CRMID]; ok && other != c.ERPID {
+		return c, fmt.Errorf("CRM %s is coupled to ERP %s: %w", c.CRMID, other, syncer.ErrTaken)
 	}
 	now := time.Now()
 	if old, ok := byERP[c.ERPID]; ok {
 		c.ID, c.CreatedAt = old.ID, old.CreatedAt
+		delete(s.byCRM, c.Mapping+"\x00"+old.CRMID)
 	} else {
 		c.ID, c.CreatedAt = s.id(), now
 	}
 	c.UpdatedAt = now
 	byERP[c.ERPID] = c
+	s.byCRM[c.Mapping+"\x00"+c.CRMID] = c.ERPID
 	return c, nil
 }
 
@@ -94,9 +93,11 @@ func (s *Store) PutCouplings(_ context.Context, cs []syncer.Coupling) error {
 
 func (s *Store) DeleteCoupling(_ context.Context, m, erpID string) error {
 	defer s.lock()()
-	if _, ok := s.couplings[m][erpID]; !ok {
+	old, ok := s.couplings[m][erpID]
+	if !ok {
 		return fmt.Errorf("coupling %s erp %s: %w", m, erpID, syncer.ErrNoRow)
 	}
+	delete(s.byCRM, m+"\x00"+old.CRMID)
 	delete(s.couplings[m], erpID)
 	return nil
 }
@@ -252,47 +253,56 @@ func (s *Store) DeleteIntents(_ context.Context, ids []int64) error {
 	return nil
 }
 
-// Atomically runs transactions one at a time; on error what fn did is
-// undone (writes made outside any transaction meanwhile are undone too:
-// good enough for tests, which is what this store is for).
+// Atomically gives fn a view that reads through to the store and buffers
+// writes; they are applied together when fn succeeds, dropped otherwise.
 func (s *Store) Atomically(ctx context.Context, fn func(ctx context.Context, tx syncer.Store) error) error {
 	s.txMu.Lock()
 	defer s.txMu.Unlock()
-	s.mu.Lock()
-	snap := s.snapshot()
-	s.mu.Unlock()
-	err := fn(ctx, s)
-	if err != nil {
-		s.mu.Lock()
-		s.restore(snap)
-		s.mu.Unlock()
+	tx := &txView{Store: s}
+	if err := fn(ctx, tx); err != nil {
+		return err
 	}
-	return err
-}
-
-type state struct {
-	couplings map[string]map[string]syncer.Coupling
-	jobs      []syncer.Job
-	errs      []syncer.SyncError
-	cursors   map[string]syncer.Cursor
-	intents   []syncer.Intent
-}
-
-func (s *Store) snapshot() state {
-	cs := map[string]map[string]syncer.Coupling{}
-	for m, byERP := range s.couplings {
-		cs[m] = map[string]syncer.Coupling{}
-		for k, v := range byERP {
-			cs[m][k] = v
+	for _, w := range tx.writes {
+		if err := w(); err != nil {
+			return err // applied partly: acceptable for a test store, reported
 		}
 	}
-	cur := map[string]syncer.Cursor{}
-	for k, v := range s.cursors {
-		cur[k] = v
-	}
-	return state{cs, append([]syncer.Job{}, s.jobs...), append([]syncer.SyncError{}, s.errs...), cur, append([]syncer.Intent{}, s.intents...)}
+	return nil
 }
 
-func (s *Store) restore(st state) {
-	s.couplings, s.jobs, s.errs, s.cursors, s.intents = st.couplings, st.jobs, st.errs, st.cursors, st.intents
+// txView buffers the writes the engine makes inside a transaction.
+type txView struct {
+	*Store
+	writes []func() error
+}
+
+func (t *txView) PutCoupling(ctx context.Context, c syncer.Coupling) (syncer.Coupling, error) {
+	t.Store.mu.Lock()
+	if other, ok := t.Store.byCRM[c.Mapping+"\x00"+c.CRMID]; ok && other != c.ERPID {
+		t.Store.mu.Unlock()
+		return c, fmt.Errorf("CRM %s is coupled to ERP %s: %w", c.CRMID, other, syncer.ErrTaken)
+	}
+	t.Store.mu.Unlock()
+	t.writes = append(t.writes, func() error { _, err := t.Store.PutCoupling(ctx, c); return err })
+	return c, nil
+}
+
+func (t *txView) DeleteCoupling(ctx context.Context, m, erpID string) error {
+	t.writes = append(t.writes, func() error { _ = t.Store.DeleteCoupling(ctx, m, erpID); return nil })
+	return nil
+}
+
+func (t *txView) AddErrors(ctx context.Context, es []syncer.SyncError) error {
+	t.writes = append(t.writes, func() error { return t.Store.AddErrors(ctx, es) })
+	return nil
+}
+
+func (t *txView) ResolveErrors(ctx context.Context, m, erpID, crmID string, at time.Time) error {
+	t.writes = append(t.writes, func() error { return t.Store.ResolveErrors(ctx, m, erpID, crmID, at) })
+	return nil
+}
+
+func (t *txView) DeleteIntents(ctx context.Context, ids []int64) error {
+	t.writes = append(t.writes, func() error { return t.Store.DeleteIntents(ctx, ids) })
+	return nil
 }
