@@ -66,6 +66,7 @@ type Ready struct {
 	IntegrationPassword string   `json:"integration_password"`
 	CRMAdminUser        string   `json:"crm_admin_user"`
 	CRMAdminPassword    string   `json:"crm_admin_password"`
+	CRMOrgName          string   `json:"crm_org_name"`
 	ERPClientID         string   `json:"erp_client_id"`
 	ERPClientSecret     string   `json:"erp_client_secret"`
 	ERPEnvironment      string   `json:"erp_environment"`
@@ -86,6 +87,9 @@ type Sandbox struct {
 	crm    *http.Server
 	erp    *http.Server
 	ready  Ready
+
+	crmLimiter, erpLimiter *limits.Limiter  // nil when off
+	crmFaults, erpFaults   *faults.Injector // nil when off
 
 	closeOnce sync.Once
 	closeErr  error
@@ -176,9 +180,10 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 		return nil, fmt.Errorf("sandbox: ERP listener on %s: %w", opts.ERPAddr, err)
 	}
 
-	s := &Sandbox{log: log, issuer: issuer, dv: dv, bc: erpSim, done: make(chan struct{})}
-	s.crm = newServer(crmHandler(issuer, dv.Handler()), log.With("listener", "crm"))
-	s.erp = newServer(erpSim.Handler(), log.With("listener", "erp"))
+	s := &Sandbox{log: log, issuer: issuer, dv: dv, bc: erpSim, done: make(chan struct{}),
+		crmLimiter: dvOpts.Limiter, erpLimiter: bcOpts.Limiter, crmFaults: dvOpts.Faults, erpFaults: bcOpts.Faults}
+	s.crm = newServer(s.withStats(crmHandler(issuer, dv.Handler())), log.With("listener", "crm"))
+	s.erp = newServer(s.withStats(erpSim.Handler()), log.With("listener", "erp"))
 	s.ready = s.buildReady(urlOf(crmLn.Addr()), urlOf(erpLn.Addr()), opts, spec)
 
 	go s.serve(s.crm, crmLn, "crm")
@@ -231,6 +236,7 @@ func (s *Sandbox) buildReady(crmURL, erpURL string, opts Options, spec faults.Sp
 		ERPCompanyName:      bcc.CompanyName,
 		ERPUser:             bcc.User,
 		ERPWebServiceKey:    bcc.WebServiceKey,
+		CRMOrgName:          dc.OrgName,
 		Limits:              lim,
 		Faults:              spec.String(),
 	}

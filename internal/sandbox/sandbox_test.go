@@ -143,6 +143,15 @@ func TestLimitsThrottle(t *testing.T) {
 	wg.Wait()
 	require.Positive(t, throttled)
 	require.NotEmpty(t, retryAfter)
+
+	st := b.sb.Stats()
+	require.NotNil(t, st.ERP.Limits)
+	require.Positive(t, st.ERP.Limits.Throttled)
+	require.Positive(t, st.ERP.Faults["slow"])
+	var served Stats
+	require.Equal(t, http.StatusOK, getJSON(t, http.DefaultClient, r.CRMURL+StatsPath, &served))
+	require.NotNil(t, served.CRM.Limits, "dataverse limits are on")
+	require.Positive(t, served.ERP.Limits.Throttled)
 }
 
 func TestFaultsAreInjected(t *testing.T) {
@@ -153,6 +162,9 @@ func TestFaultsAreInjected(t *testing.T) {
 		Scopes: []string{r.ERPScope}}).Client(context.Background())
 	status := getJSON(t, erp, r.ERPURL+"/companies", nil)
 	require.Contains(t, []int{500, 503}, status)
+	st := b.sb.Stats()
+	require.Nil(t, st.ERP.Limits, "limits are off")
+	require.Equal(t, int64(1), st.ERP.Faults["5xx"])
 }
 
 func TestStartRefusesBadOptions(t *testing.T) {
