@@ -87,6 +87,16 @@ func (c *company) insertRaw(u *undo, t *table, id string, vals map[int]any) *row
 	return r
 }
 
+// insertSlice stores a new row whose values are already laid out by field position.
+func (c *company) insertSlice(t *table, id string, vals []any) *row {
+	r := &row{id: id, vals: vals, mod: c.nowMillis(), ver: c.ver.Add(1), deleted: true}
+	if ki, ok := t.set.index[t.set.keyField]; ok {
+		r.vals[ki] = id
+	}
+	t.add(r)
+	return r
+}
+
 // touch records a change of r (values already saved to the undo log by the caller).
 func (c *company) touch(t *table, r *row) {
 	r.mod = c.nowMillis()

@@ -294,3 +294,38 @@ func sortedKeys(m map[string]any) []string {
 }
 
 var _ = strconv.Itoa
+
+func TestConcurrentReadsAfterWrites(t *testing.T) {
+	t.Parallel()
+	e := setup(t, func(o *Options) { o.Scale = 200 })
+	// a rename leaves the order dirty; concurrent readers rebuild it once, safely
+	r := e.do("PATCH", "customers("+seedID("customers", "S0000001")+")", `{"number":"00001"}`, "If-Match", "*")
+	require.Equal(t, http.StatusOK, r.status, string(r.body))
+	done := make(chan []map[string]any, 4)
+	for range 4 {
+		go func() { done <- e.do("GET", "customers?$top=1&$select=number", "").values(t) }()
+	}
+	for range 4 {
+		v := <-done
+		require.Equal(t, "00001", v[0]["number"])
+	}
+	v := e.do("GET", "customers?$filter=number lt '20000'&$select=number", "").values(t)
+	require.Len(t, v, 2)
+	require.Equal(t, "00001", v[0]["number"])
+}
+
+func TestAutomationUsers(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	base := e.hs.URL + e.srv.AutomationRootPath() + "/companies(" + e.srv.Credentials().CompanyID + ")/users"
+	us := e.do("GET", base+"?$filter=userName eq 'JO'", "").values(t)
+	require.Len(t, us, 1)
+	require.Equal(t, "jo@contoso.com", us[0]["contactEmail"])
+	id := us[0]["userSecurityId"].(string)
+	r := e.do("PATCH", base+"("+id+")", `{"state":"Disabled"}`, "If-Match", us[0]["@odata.etag"].(string))
+	require.Equal(t, http.StatusOK, r.status, string(r.body))
+	require.Equal(t, "Disabled", r.json(t)["state"])
+	require.Equal(t, http.StatusMethodNotAllowed, e.do("POST", base, `{"userName":"X"}`).status)
+	require.Equal(t, http.StatusMethodNotAllowed, e.do("DELETE", base+"("+id+")", "", "If-Match", "*").status)
+	require.Equal(t, http.StatusNotFound, e.do("GET", e.comp+"/users", "").status)
+}

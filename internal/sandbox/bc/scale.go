@@ -29,6 +29,10 @@ func (c *company) seedScale(n int) error {
 	if pt := c.byCode("paymentTerms", "14 DAYS"); pt != nil {
 		terms = pt.id
 	}
+	cust.reserve(n)
+	cont.reserve(n)
+	cp := func(name string) int { return cs.index[name] }
+	kp := func(name string) int { return ks.index[name] }
 	for i := 1; i <= n; i++ {
 		no := "S" + pad(i, 7)
 		name := scaleLast[rng.IntN(len(scaleLast))] + " " + scaleTrade[rng.IntN(len(scaleTrade))] + " " + strconv.Itoa(i)
@@ -36,23 +40,22 @@ func (c *company) seedScale(n int) error {
 		loc := scaleCities[rng.IntN(len(scaleCities))]
 		email := "contact" + strconv.Itoa(i) + "@example.com"
 		addr := strconv.Itoa(1+rng.IntN(200)) + " High Street"
-		vals := map[int]any{
-			cs.index["number"]: no, cs.index["displayName"]: name, cs.index["type"]: "Company",
-			cs.index["addressLine1"]: addr, cs.index["city"]: loc.city, cs.index["postalCode"]: loc.post,
-			cs.index["country"]: loc.country, cs.index["email"]: email, cs.index["currencyCode"]: c.lcy,
-			cs.index["salespersonCode"]: "JO", cs.index["creditLimit"]: float64(1000 * rng.IntN(50)),
-		}
+		vals := make([]any, len(cs.fields))
+		vals[cp("number")], vals[cp("displayName")], vals[cp("type")] = no, name, "Company"
+		vals[cp("addressLine1")], vals[cp("city")], vals[cp("postalCode")] = addr, loc.city, loc.post
+		vals[cp("country")], vals[cp("email")], vals[cp("currencyCode")] = loc.country, email, c.lcy
+		vals[cp("salespersonCode")], vals[cp("creditLimit")] = "JO", float64(1000*rng.IntN(50))
 		if terms != "" {
-			vals[cs.index["paymentTermsId"]] = terms
+			vals[cp("paymentTermsId")] = terms
 		}
-		c.insertRaw(nil, cust, seedID("customers", no), vals)
+		c.insertSlice(cust, seedID("customers", no), vals)
 		cno := "SCT" + pad(i, 7)
-		c.insertRaw(nil, cont, seedID("contacts", cno), map[int]any{
-			ks.index["number"]: cno, ks.index["type"]: "Company", ks.index["displayName"]: name,
-			ks.index["companyNumber"]: cno, ks.index["companyName"]: name, ks.index["contactBusinessRelation"]: "Customer",
-			ks.index["addressLine1"]: addr, ks.index["city"]: loc.city, ks.index["postalCode"]: loc.post,
-			ks.index["country"]: loc.country, ks.index["email"]: email, ks.index["searchName"]: name,
-		})
+		kv := make([]any, len(ks.fields))
+		kv[kp("number")], kv[kp("type")], kv[kp("displayName")] = cno, "Company", name
+		kv[kp("companyNumber")], kv[kp("companyName")], kv[kp("contactBusinessRelation")] = cno, name, "Customer"
+		kv[kp("addressLine1")], kv[kp("city")], kv[kp("postalCode")] = addr, loc.city, loc.post
+		kv[kp("country")], kv[kp("email")], kv[kp("searchName")] = loc.country, email, name
+		c.insertSlice(cont, seedID("contacts", cno), kv)
 		c.primaryContact[no] = person
 	}
 	items := c.tables["items"]

@@ -31,6 +31,7 @@ type table struct {
 	sortPos  int
 	docPos   int                    // position of documentId, -1 if not a line set
 	computed map[int]func(*row) any // FlowFields (items.inventory), computed on read
+	sortMu   sync.Mutex
 }
 
 func newTable(s *entitySet) *table {
@@ -147,6 +148,23 @@ func (t *table) numberKey(r *row) string {
 	return s
 }
 
+// reserve grows the indexes for n more rows (bulk seeding).
+func (t *table) reserve(n int) {
+	rows := make(map[string]*row, len(t.rows)+n)
+	for k, v := range t.rows {
+		rows[k] = v
+	}
+	t.rows = rows
+	if t.byNumber != nil {
+		byNumber := make(map[string]*row, len(t.byNumber)+n)
+		for k, v := range t.byNumber {
+			byNumber[k] = v
+		}
+		t.byNumber = byNumber
+	}
+	t.order = slices.Grow(t.order, n)
+}
+
 // add indexes a new (or undeleted) row.
 func (t *table) add(r *row) {
 	r.deleted = false
@@ -189,8 +207,11 @@ func (t *table) remove(r *row) {
 	}
 }
 
-// sorted returns the live rows in primary-key order, rebuilding lazily.
+// sorted returns the live rows in primary-key order, rebuilding lazily. Readers share the
+// company's read lock, so the rebuild has its own mutex.
 func (t *table) sorted() []*row {
+	t.sortMu.Lock()
+	defer t.sortMu.Unlock()
 	if t.dirty || t.dead > 0 && t.dead > len(t.order)/4 {
 		live := t.order[:0]
 		for _, r := range t.order {
