@@ -32,40 +32,58 @@ type setupFlags struct {
 	values         map[string]*string
 }
 
-func init() {
-	register(func(g *globals) *cobra.Command {
-		fl := &setupFlags{values: map[string]*string{}}
-		cmd := &cobra.Command{
-			Use:   "setup",
-			Short: "Assisted setup of the connection (interactive on a terminal, or from flags / a file)",
-			Long: "Sets up the connection between Business Central and Dynamics 365 Sales in the seed's steps:\n" +
-				"CRM URL, credentials, ERP, advanced settings; then imports the integration solution, assigns\n" +
-				"the integration roles, tests and enables the connection, and offers the default synchronisation\n" +
-				"setup. On a terminal without answers it asks each question and checks each answer; otherwise it\n" +
-				"takes answers from --from-sandbox, --from-file and the flags (flags win).",
-			Args: cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, _ []string) error { return runSetup(cmd, g, fl) },
+func init() { register(newSetupCommand) }
+
+// setupFromReady runs the assisted setup non-interactively from the
+// sandbox's ready file (what `coupler demo` needs): encryption on, the
+// solution imported as the sandbox's administrator, roles assigned, the
+// connection enabled and the default synchronisation setup created.
+func setupFromReady(ctx context.Context, g *globals, readyPath string, out io.Writer) error {
+	cmd := newSetupCommand(g)
+	cmd.SetContext(ctx)
+	cmd.SetOut(out)
+	cmd.SetIn(strings.NewReader(""))
+	for k, v := range map[string]string{"from-sandbox": readyPath, "non-interactive": "true"} {
+		if err := cmd.Flags().Set(k, v); err != nil {
+			return err
 		}
-		f := cmd.Flags()
-		f.StringVar(&fl.name, "name", setup.DefaultName, "connection name")
-		f.StringVar(&fl.fromFile, "from-file", "", "read answers from a TOML or JSON file of field = value (keys as the flags without --, e.g. \"crm.url\")")
-		f.StringVar(&fl.fromSandbox, "from-sandbox", "", "read answers from the sandbox's ready file (coupler sandbox --ready-file)")
-		f.BoolVar(&fl.nonInteractive, "non-interactive", false, "never ask: fail on missing or bad answers")
-		f.StringVar(&fl.encrypt, "encrypt", "yes", "when encryption at rest is not enabled yet: yes enables it, no stores secrets in clear (with a warning)")
-		f.StringVar(&fl.defaultSetup, "default-setup", "yes", "when no mappings exist yet: yes creates the default synchronisation setup")
-		f.StringVar(&fl.adminUser, "crm-admin-user", "", "CRM administrator to import the solution as (not stored; default: the integration user)")
-		f.StringVar(&fl.adminPassword, "crm-admin-password", "", "password of --crm-admin-user (not stored; or COUPLER_CRM_ADMIN_PASSWORD)")
-		f.StringVar(&fl.publicURL, "public-url", "", "coupler's public URL, for the item availability OData URL (default: http.public_url)")
-		for _, fd := range setup.Fields() {
-			v := new(string)
-			fl.values[fd.Key] = v
-			f.StringVar(v, fd.Flag(), "", fd.Label)
-			if fd.Bool {
-				f.Lookup(fd.Flag()).NoOptDefVal = "yes"
-			}
+	}
+	return cmd.RunE(cmd, nil)
+}
+
+func newSetupCommand(g *globals) *cobra.Command {
+	fl := &setupFlags{values: map[string]*string{}}
+	cmd := &cobra.Command{
+		Use:   "setup",
+		Short: "Assisted setup of the connection (interactive on a terminal, or from flags / a file)",
+		Long: "Sets up the connection between Business Central and Dynamics 365 Sales in the seed's steps:\n" +
+			"CRM URL, credentials, ERP, advanced settings; then imports the integration solution, assigns\n" +
+			"the integration roles, tests and enables the connection, and offers the default synchronisation\n" +
+			"setup. On a terminal without answers it asks each question and checks each answer; otherwise it\n" +
+			"takes answers from --from-sandbox, --from-file and the flags (flags win).",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runSetup(cmd, g, fl) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&fl.name, "name", setup.DefaultName, "connection name")
+	f.StringVar(&fl.fromFile, "from-file", "", "read answers from a TOML or JSON file of field = value (keys as the flags without --, e.g. \"crm.url\")")
+	f.StringVar(&fl.fromSandbox, "from-sandbox", "", "read answers from the sandbox's ready file (coupler sandbox --ready-file)")
+	f.BoolVar(&fl.nonInteractive, "non-interactive", false, "never ask: fail on missing or bad answers")
+	f.StringVar(&fl.encrypt, "encrypt", "yes", "when encryption at rest is not enabled yet: yes enables it, no stores secrets in clear (with a warning)")
+	f.StringVar(&fl.defaultSetup, "default-setup", "yes", "when no mappings exist yet: yes creates the default synchronisation setup")
+	f.StringVar(&fl.adminUser, "crm-admin-user", "", "CRM administrator to import the solution as (not stored; default: the integration user)")
+	f.StringVar(&fl.adminPassword, "crm-admin-password", "", "password of --crm-admin-user (not stored; or COUPLER_CRM_ADMIN_PASSWORD)")
+	f.StringVar(&fl.publicURL, "public-url", "", "coupler's public URL, for the item availability OData URL (default: http.public_url)")
+	for _, fd := range setup.Fields() {
+		v := new(string)
+		fl.values[fd.Key] = v
+		f.StringVar(v, fd.Flag(), "", fd.Label)
+		if fd.Bool {
+			f.Lookup(fd.Flag()).NoOptDefVal = "yes"
 		}
-		return cmd
-	})
+	}
+	return cmd
+	return cmd
 }
 
 // readyFile is the sandbox's ready object (DESIGN.md).

@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/coupler/coupler/internal/config"
 	"github.com/coupler/coupler/internal/dataverse"
 	"github.com/coupler/coupler/internal/sandbox"
 	"github.com/coupler/coupler/internal/setup"
@@ -156,4 +157,16 @@ func TestSetupDeclinedEncryption(t *testing.T) {
 	out, _, code = run(t, nil, "--data-dir", dir, "--log-level", "error", "connection", "test")
 	require.Equal(t, 2, code, out)
 	require.Contains(t, out, "[FAIL] Integration solution installed")
+}
+
+// TestSetupFromReadyInProcess is the entry point `coupler demo` uses.
+func TestSetupFromReadyInProcess(t *testing.T) {
+	t.Parallel()
+	sb, ready := startSandbox(t)
+	g := &globals{cfg: config.Default(), log: slog.New(slog.DiscardHandler)}
+	g.cfg.DataDir = t.TempDir()
+	var out bytes.Buffer
+	require.NoError(t, setupFromReady(context.Background(), g, ready, &out), out.String())
+	require.Contains(t, out.String(), "The connection is enabled.")
+	require.ElementsMatch(t, []string{setup.RoleIntegrationAdministrator, setup.RoleIntegrationUser}, integrationRoles(t, sb.Ready()))
 }

@@ -295,3 +295,18 @@ func TestEnabledButKeyLost(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, st.Warning, "no key was found")
 }
+
+// BenchmarkPutGet measures one encrypt-and-store plus one load-and-decrypt.
+func BenchmarkPutGet(b *testing.B) {
+	ctx := context.Background()
+	m := newMem()
+	box, err := secret.New(secret.Options{Store: m, DataDir: b.TempDir(), Getenv: noEnv})
+	require.NoError(b, err)
+	_, err = box.Enable(ctx)
+	require.NoError(b, err)
+	for b.Loop() {
+		require.NoError(b, box.Put(ctx, "default", "crm_password", "a-password-of-usual-length"))
+		_, err := box.Get(ctx, "default", "crm_password")
+		require.NoError(b, err)
+	}
+}

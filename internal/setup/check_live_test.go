@@ -265,3 +265,31 @@ func TestExpiredToken(t *testing.T) {
 	require.Contains(t, ch.Reason, "the CRM refused the access token because it had expired: identity: token expired: it expired at ")
 	require.Equal(t, "check this machine's clock against the token endpoint's, then test again; if it persists check crm.user and crm.password", ch.Fix)
 }
+
+// TestBasicAuthERP: the on-premises layout with user + web service access key.
+func TestBasicAuthERP(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	l := startLive(t)
+	a := sandboxAnswers(l.r)
+	a["erp.url"], a["erp.auth-type"], a["erp.user"], a["erp.web-service-key"] = l.r.ERPOnPremURL, "basic", l.r.ERPUser, l.r.ERPWebServiceKey
+	delete(a, "erp.client-id")
+	delete(a, "erp.client-secret")
+	delete(a, "erp.token-url")
+	d, err := setup.Build(a, setup.NewDraft("", "", nil))
+	require.NoError(t, err)
+	require.Empty(t, d.Ignored)
+	require.NoError(t, l.svc.Save(ctx, d))
+	l.importSolution(t)
+	l.assignRoles(t)
+	list, err := l.svc.Enable(ctx, "")
+	require.NoError(t, err, list.String())
+
+	require.NoError(t, l.sec.Put(ctx, setup.DefaultName, setup.SecretERPAccessKey, "wrong-key"))
+	list, err = l.svc.Enable(ctx, "")
+	require.ErrorIs(t, err, setup.ErrTestFailed)
+	ch, _ := list.Find("erp.auth")
+	require.Equal(t, setup.Failed, ch.Status, list.String())
+	require.Equal(t, "check erp.user and erp.web-service-key", ch.Fix)
+	require.NotContains(t, list.String(), "wrong-key")
+}

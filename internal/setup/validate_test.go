@@ -152,3 +152,23 @@ func FuzzNormalizeCRMURL(f *testing.F) {
 		require.Equal(t, u, again)
 	})
 }
+
+func FuzzConnectionTemplate(f *testing.F) {
+	for _, s := range []string{"", "AuthType=OAuth;Password={PASSWORD}", "Url='x;y';Password=\"{PASSWORD}\"", "a=b;;c", "AuthType=ClientSecret;ClientSecret={CLIENTSECRET}", "{PASSWORD}"} {
+		f.Add(s)
+	}
+	crm := setup.CRMSettings{URL: "https://contoso.crm.dynamics.com", AuthType: setup.AuthOAuth, UserName: "a@contoso.com", ClientID: "c"}
+	f.Fuzz(func(t *testing.T, s string) {
+		tpl, err := setup.ConnectionTemplate("crm.connection-string", crm, s)
+		if err != nil {
+			var fe *setup.FieldError
+			require.True(t, errors.As(err, &fe), "%T %v", err, err)
+			return
+		}
+		// A stored template always carries the placeholder, never a secret.
+		require.Contains(t, tpl, "{PASSWORD}")
+		again, err := setup.ConnectionTemplate("crm.connection-string", crm, tpl)
+		require.NoError(t, err)
+		require.Equal(t, tpl, again)
+	})
+}
