@@ -28,6 +28,7 @@ func setup(t testing.TB) store.Store {
 func TestConformance(t *testing.T) {
 	t.Parallel()
 	t.Run("postgres", func(t *testing.T) {
+		storetest.RequirePostgres(t)
 		storetest.Run(t, func(t *testing.T) store.Store { return setup(t) })
 	})
 }
@@ -58,4 +59,14 @@ func TestBadURL(t *testing.T) {
 
 func BenchmarkPutCouplings(b *testing.B) {
 	b.Run("postgres", func(b *testing.B) { storetest.BenchmarkPutCouplings(b, setup(b)) })
+}
+
+func TestConcurrentOpen(t *testing.T) {
+	t.Parallel()
+	t.Run("postgres", func(t *testing.T) {
+		url := storetest.PostgresURL(t)
+		storetest.RunConcurrentOpen(t, func(ctx context.Context) (store.Store, error) {
+			return store.Open(ctx, store.Options{DatabaseURL: url, Logger: discard()})
+		})
+	})
 }

@@ -78,3 +78,13 @@ func TestOpenErrors(t *testing.T) {
 func BenchmarkPutCouplings(b *testing.B) {
 	b.Run("sqlite", func(b *testing.B) { storetest.BenchmarkPutCouplings(b, setup(b)) })
 }
+
+func TestConcurrentOpen(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	t.Run("sqlite", func(t *testing.T) {
+		storetest.RunConcurrentOpen(t, func(ctx context.Context) (store.Store, error) {
+			return store.Open(ctx, store.Options{DataDir: dir, Logger: discard()})
+		})
+	})
+}

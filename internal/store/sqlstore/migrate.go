@@ -63,7 +63,17 @@ func Migrate(ctx context.Context, db *sql.DB, lock string, ms []Migration, log *
 		name TEXT NOT NULL,
 		applied_at TEXT NOT NULL
 	)`
-	if _, err := db.ExecContext(ctx, create); err != nil {
+	// Under the lock too: PostgreSQL's CREATE TABLE IF NOT EXISTS is not
+	// safe against another instance doing the same at the same moment.
+	if err := inTx(ctx, db, func(tx *sql.Tx) error {
+		if lock != "" {
+			if _, err := tx.ExecContext(ctx, lock); err != nil {
+				return err
+			}
+		}
+		_, err := tx.ExecContext(ctx, create)
+		return err
+	}); err != nil {
 		return store.MigrationResult{}, fmt.Errorf("create coupler_migrations: %w", err)
 	}
 	known := len(ms)
@@ -130,4 +140,16 @@ func apply(ctx context.Context, db *sql.DB, lock string, m Migration) (bool, err
 		return false, fmt.Errorf("migration %s: commit: %w", m.Name, err)
 	}
 	return true, nil
+}
+
+func inTx(ctx context.Context, db *sql.DB, fn func(tx *sql.Tx) error) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
 }

@@ -53,3 +53,35 @@ func migrated(t *testing.T, s store.Store) store.MigrationResult {
 	require.True(t, ok, "%T has no Migrated method", s)
 	return m.Migrated()
 }
+
+// RunConcurrentOpen opens one new database from several goroutines at
+// once, as instances starting together do: every open succeeds and each
+// migration is applied exactly once.
+func RunConcurrentOpen(t *testing.T, reopen Reopener) {
+	c := ctx(t)
+	const n = 4
+	type result struct {
+		s   store.Store
+		err error
+	}
+	results := make(chan result, n)
+	for range n {
+		go func() {
+			s, err := reopen(c)
+			results <- result{s, err}
+		}()
+	}
+	applied := map[string]int{}
+	for range n {
+		r := <-results
+		require.NoError(t, r.err)
+		for _, name := range migrated(t, r.s).Applied {
+			applied[name]++
+		}
+		require.NoError(t, r.s.Close())
+	}
+	require.NotEmpty(t, applied)
+	for name, times := range applied {
+		require.Equal(t, 1, times, "migration %s applied %d times", name, times)
+	}
+}

@@ -85,11 +85,11 @@ func testFieldsPersisted(t *testing.T) {
 	}
 }
 
-// PostgresURL returns COUPLER_TEST_DATABASE_URL pointed at a new schema,
-// dropped at cleanup, so that parallel tests and test runs sharing one
-// server never see each other. Without the variable it skips, or fails
-// when CI=true.
-func PostgresURL(t testing.TB) string {
+// RequirePostgres returns COUPLER_TEST_DATABASE_URL; without it the test
+// skips with one line saying how to enable it, or fails when CI=true. Call
+// it at the top of a test whose subtests all need PostgreSQL, so that the
+// skip is said once.
+func RequirePostgres(t testing.TB) string {
 	t.Helper()
 	base := os.Getenv("COUPLER_TEST_DATABASE_URL")
 	if base == "" {
@@ -98,6 +98,16 @@ func PostgresURL(t testing.TB) string {
 		}
 		t.Skip("PostgreSQL tests skipped: set COUPLER_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test?sslmode=disable (./scripts/test does)")
 	}
+	return base
+}
+
+// PostgresURL returns COUPLER_TEST_DATABASE_URL pointed at a new schema,
+// dropped at cleanup, so that parallel tests and test runs sharing one
+// server never see each other. Without the variable it skips, or fails
+// when CI=true.
+func PostgresURL(t testing.TB) string {
+	t.Helper()
+	base := RequirePostgres(t)
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	schema := "coupler_test_" + hex.EncodeToString(b)
