@@ -29,7 +29,12 @@ type cell struct {
 	v   any
 }
 
-// row is one stored record. cells are sorted by column ordinal and hold non-null values only.
+// nullCell marks a column explicitly cleared in a row whose base holds a value.
+type nullCell struct{}
+
+// row is one stored record. cells are sorted by column ordinal and hold the row's own values;
+// base (optional, shared by many rows, never modified) holds values common to a family of
+// rows such as the synthetic ones, so that a million rows do not repeat them.
 type row struct {
 	id       uuid.UUID
 	seq      int
@@ -37,13 +42,27 @@ type row struct {
 	modified int64 // unix nanoseconds of modifiedon
 	deleted  bool
 	cells    []cell
+	base     *[]cell
+}
+
+func findCell(cs []cell, col int) (any, bool) {
+	i := sort.Search(len(cs), func(i int) bool { return cs[i].col >= col })
+	if i < len(cs) && cs[i].col == col {
+		return cs[i].v, true
+	}
+	return nil, false
 }
 
 func (r *row) get(col int) any {
-	cs := r.cells
-	i := sort.Search(len(cs), func(i int) bool { return cs[i].col >= col })
-	if i < len(cs) && cs[i].col == col {
-		return cs[i].v
+	if v, ok := findCell(r.cells, col); ok {
+		if _, null := v.(nullCell); null {
+			return nil
+		}
+		return v
+	}
+	if r.base != nil {
+		v, _ := findCell(*r.base, col)
+		return v
 	}
 	return nil
 }
@@ -69,24 +88,47 @@ func (r *row) with(vals map[int]any) *row {
 		}
 	}
 	for col, v := range vals {
-		if v != nil {
+		switch {
+		case v != nil:
 			nr.cells = append(nr.cells, cell{col, v})
+		case r.base != nil:
+			if _, inBase := findCell(*r.base, col); inBase {
+				nr.cells = append(nr.cells, cell{col, nullCell{}})
+			}
 		}
 	}
 	sort.Slice(nr.cells, func(i, j int) bool { return nr.cells[i].col < nr.cells[j].col })
 	return &nr
 }
 
-// posting is the set of row ids holding one index key. Small sets are scanned; large ones
-// keep positions so removal stays O(1).
+// posting is the set of row ids holding one index key. Most keys (names, numbers, e-mails,
+// parent records) hold one row, stored inline; larger sets keep positions so that removal
+// stays O(1).
 type posting struct {
+	one uuid.UUID
+	n   int // number of ids
 	ids []uuid.UUID
 	pos map[uuid.UUID]int
 }
 
 const postingPosThreshold = 32
 
+func (p *posting) list() []uuid.UUID {
+	if p.n == 1 {
+		return []uuid.UUID{p.one}
+	}
+	return p.ids
+}
+
 func (p *posting) add(id uuid.UUID) {
+	p.n++
+	if p.n == 1 {
+		p.one = id
+		return
+	}
+	if p.n == 2 {
+		p.ids = []uuid.UUID{p.one}
+	}
 	p.ids = append(p.ids, id)
 	if p.pos != nil {
 		p.pos[id] = len(p.ids) - 1
@@ -99,6 +141,12 @@ func (p *posting) add(id uuid.UUID) {
 }
 
 func (p *posting) remove(id uuid.UUID) {
+	if p.n == 1 {
+		if p.one == id {
+			p.n = 0
+		}
+		return
+	}
 	i := -1
 	if p.pos != nil {
 		if j, ok := p.pos[id]; ok {
@@ -124,6 +172,10 @@ func (p *posting) remove(id uuid.UUID) {
 		}
 	}
 	p.ids = p.ids[:last]
+	p.n--
+	if p.n == 1 {
+		p.one, p.ids, p.pos = p.ids[0], nil, nil
+	}
 }
 
 type tableStore struct {
@@ -132,18 +184,50 @@ type tableStore struct {
 	seqs    []*row // index = seq; nil once deleted
 	changes []*row // version order; a stale entry is one whose row is no longer current
 	stale   int
-	eq      map[int]map[any]*posting
+	eq      map[int]*eqIndex
 	alt     map[string]map[string]uuid.UUID // alternate key name → joined key values → id
 }
 
 func newTableStore(t *Table) *tableStore {
-	ts := &tableStore{t: t, byID: map[uuid.UUID]*row{}, eq: map[int]map[any]*posting{}, alt: map[string]map[string]uuid.UUID{}}
+	ts := &tableStore{t: t, byID: map[uuid.UUID]*row{}, eq: map[int]*eqIndex{}, alt: map[string]map[string]uuid.UUID{}}
 	for _, c := range t.cols {
 		if c.Index && c.Name != t.Key {
-			ts.eq[c.idx] = map[any]*posting{}
+			ts.eq[c.idx] = newEqIndex()
 		}
 	}
 	return ts
+}
+
+// reserve sizes the maps for n more rows (bulk seeding), including the equality indexes
+// of the named columns, so they are not rehashed a dozen times on the way.
+func (ts *tableStore) reserve(n int, indexed ...string) {
+	byID := make(map[uuid.UUID]*row, len(ts.byID)+n)
+	for k, v := range ts.byID {
+		byID[k] = v
+	}
+	ts.byID = byID
+	ts.seqs = append(make([]*row, 0, len(ts.seqs)+n), ts.seqs...)
+	ts.changes = append(make([]*row, 0, len(ts.changes)+n), ts.changes...)
+	for _, name := range indexed {
+		c := ts.t.col(name)
+		ix := ts.eq[c.idx]
+		if ix == nil {
+			continue
+		}
+		if c.Type == tLookup {
+			u := make(map[uuid.UUID]posting, len(ix.u)+n)
+			for k, v := range ix.u {
+				u[k] = v
+			}
+			ix.u = u
+		} else {
+			m := make(map[string]posting, len(ix.s)+n)
+			for k, v := range ix.s {
+				m[k] = v
+			}
+			ix.s = m
+		}
+	}
 }
 
 // indexKey normalises a value for equality lookups: strings compare case-insensitively in
@@ -159,40 +243,82 @@ func indexKey(v any) any {
 	}
 }
 
+// eqIndex maps the values of one column to postings, with typed maps so that keys are not
+// boxed (a million rows cost a million keys, not two million allocations).
+type eqIndex struct {
+	s map[string]posting
+	u map[uuid.UUID]posting
+	o map[any]posting
+}
+
+func newEqIndex() *eqIndex {
+	return &eqIndex{s: map[string]posting{}, u: map[uuid.UUID]posting{}, o: map[any]posting{}}
+}
+
+func (ix *eqIndex) get(k any) (posting, bool) {
+	switch x := k.(type) {
+	case string:
+		p, ok := ix.s[x]
+		return p, ok
+	case uuid.UUID:
+		p, ok := ix.u[x]
+		return p, ok
+	}
+	p, ok := ix.o[k]
+	return p, ok
+}
+
+func (ix *eqIndex) set(k any, p posting) {
+	switch x := k.(type) {
+	case string:
+		if p.n == 0 {
+			delete(ix.s, x)
+		} else {
+			ix.s[x] = p
+		}
+	case uuid.UUID:
+		if p.n == 0 {
+			delete(ix.u, x)
+		} else {
+			ix.u[x] = p
+		}
+	default:
+		if p.n == 0 {
+			delete(ix.o, k)
+		} else {
+			ix.o[k] = p
+		}
+	}
+}
+
 func (ts *tableStore) index(r *row, add bool) {
-	for col, m := range ts.eq {
+	for col, ix := range ts.eq {
 		v := r.get(col)
 		if v == nil {
 			continue
 		}
 		k := indexKey(v)
-		p := m[k]
+		p, _ := ix.get(k)
 		if add {
-			if p == nil {
-				p = &posting{}
-				m[k] = p
-			}
 			p.add(r.id)
-		} else if p != nil {
+		} else {
 			p.remove(r.id)
-			if len(p.ids) == 0 {
-				delete(m, k)
-			}
 		}
+		ix.set(k, p)
 	}
 }
 
 // lookupEq returns the ids whose column col equals v, and whether col is indexed.
 func (ts *tableStore) lookupEq(col int, v any) ([]uuid.UUID, bool) {
-	m, ok := ts.eq[col]
+	ix, ok := ts.eq[col]
 	if !ok {
 		return nil, false
 	}
-	p := m[indexKey(v)]
-	if p == nil {
+	p, found := ix.get(indexKey(v))
+	if !found {
 		return nil, true
 	}
-	return p.ids, true
+	return p.list(), true
 }
 
 // db is the whole organisation's data.

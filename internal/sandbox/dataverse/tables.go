@@ -45,8 +45,11 @@ func (b *tb) pick(name string, opts map[int]string) *tb {
 }
 
 // lookup adds a single-target lookup whose navigation property is the column name.
+// Writable lookups are indexed (child records of a parent, match by reference), except the
+// currency, whose few values would make postings of every row.
 func (b *tb) lookup(name, target string, acc access) *tb {
-	return b.add(&Column{Name: name, Type: tLookup, Access: acc, Targets: []string{target}, Index: true})
+	index := acc != accRead && target != "transactioncurrency"
+	return b.add(&Column{Name: name, Type: tLookup, Access: acc, Targets: []string{target}, Index: index})
 }
 
 // poly adds a multi-target lookup with one navigation property per target (name_target).
@@ -76,7 +79,7 @@ func (b *tb) states(def int, states map[int]stateInfo, statuses map[int]statusIn
 	for k, v := range statuses {
 		su[k] = v.Label
 	}
-	b.add(&Column{Name: "statecode", Type: tState, Access: accCU, Options: so, Index: true})
+	b.add(&Column{Name: "statecode", Type: tState, Access: accCU, Options: so})
 	b.add(&Column{Name: "statuscode", Type: tStatus, Access: accCU, Options: su})
 	return b
 }
@@ -105,7 +108,7 @@ func (b *tb) system() *tb {
 	switch b.t.Ownership {
 	case "UserOwned", "BusinessOwned":
 		if b.t.Ownership == "UserOwned" {
-			b.add(&Column{Name: "ownerid", Type: tLookup, Targets: []string{"systemuser", "team"}, Nav: []string{"ownerid", "ownerid"}, Access: accCU, Index: true})
+			b.add(&Column{Name: "ownerid", Type: tLookup, Targets: []string{"systemuser", "team"}, Nav: []string{"ownerid", "ownerid"}, Access: accCU})
 			b.add(&Column{Name: "owninguser", Type: tLookup, Targets: []string{"systemuser"}, Access: accRead})
 			b.add(&Column{Name: "owningteam", Type: tLookup, Targets: []string{"team"}, Access: accRead})
 		}
@@ -173,7 +176,7 @@ func builtinTables() []*Table {
 		typed(tDateOnly, accCU, "birthdate").address("address1").address("address2").address("address3").
 		typed(tMoney, accCU, "creditlimit").typed(tBool, accCU, "creditonhold", "isbackofficecustomer").
 		pick("paymenttermscode", paymentTerms).pick("preferredcontactmethodcode", contactMethods).
-		memo("description", 2000).currency().indexed("fullname", "emailaddress1", "lastname").
+		memo("description", 2000).currency().indexed("emailaddress1").
 		activeInactive().system())
 
 	add(newTable("product", "products", "productid", "name", 1024, "OrganizationOwned").
