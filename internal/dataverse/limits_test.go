@@ -105,3 +105,40 @@ func TestSimCreateIsNotRetriedAfterServerError(t *testing.T) {
 }
 
 func twoDigits(i int) string { return string(rune('0'+i/10)) + string(rune('0'+i%10)) }
+
+// MaxConcurrent keeps the client inside the service's concurrency limit: with
+// long reads and 2 slots on both sides nothing is refused; with 8 client
+// slots the service refuses the excess (which shows the test can fail).
+func TestSimBoundedConcurrency(t *testing.T) {
+	t.Parallel()
+	run := func(clientSlots, attempts int) (ok int, throttled int64) {
+		f := setup(t, func(o *dataverse.Options, c *Config) {
+			o.Limiter = limits.New(limits.Config{Concurrent: 2, Queue: 0, TimeScale: 1}, nil)
+			o.Scale = 3000 // reads of 3,000 rows keep a slot busy for a while
+			c.MaxConcurrent = clientSlots
+			c.MaxAttempts = attempts
+		})
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		for range 16 {
+			wg.Go(func() {
+				err := f.c.List(ctx, "accounts", Query{Select: []string{"name", "accountnumber", "telephone1"}}, func(Page) error { return nil })
+				if err == nil {
+					mu.Lock()
+					ok++
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		return ok, f.c.Stats().Count(http.MethodGet, http.StatusTooManyRequests)
+	}
+	ok, throttled := run(2, 1)
+	require.Equal(t, 16, ok)
+	require.Zero(t, throttled)
+	ok, throttled = run(8, 1)
+	require.Positive(t, throttled)
+	require.Less(t, ok, 16)
+}
