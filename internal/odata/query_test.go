@@ -156,3 +156,30 @@ func TestWriteAndDecodeError(t *testing.T) {
 	require.LessOrEqual(t, len(long.Message), maxErrorText+len("…"))
 	require.Equal(t, "HTTP 599: Internal", (&Error{Status: 599, Message: "Internal"}).Error())
 }
+
+// FuzzParseQuery checks that no query string makes ParseQuery, ParsePrefer
+// or DecodeError panic, and that ParseQuery only refuses with *QueryError.
+func FuzzParseQuery(f *testing.F) {
+	for _, s := range []string{
+		"$select=name&$filter=name%20eq%20'x'&$top=5", "$expand=a($select=b),c", "$orderby=a%20desc,b",
+		"$filter=Microsoft.Dynamics.CRM.In(PropertyName=@p1,PropertyValues=@p2)&@p1='a'&@p2=[\"x\"]",
+		"$filter=a%20eq%20@x", "$expand=a(", "$count=true&$skiptoken=abc", "$top=99999999999999999999",
+		"$filter=@a&@a=@a", "$orderby=@o&@o=@o%20desc",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		v, err := url.ParseQuery(raw)
+		if err != nil {
+			return
+		}
+		if _, err := ParseQuery(v); err != nil {
+			var qe *QueryError
+			if !errors.As(err, &qe) {
+				t.Fatalf("ParseQuery(%q) error is %T, want *QueryError: %v", raw, err, err)
+			}
+		}
+		_ = ParsePrefer(http.Header{"Prefer": {raw}})
+		_ = DecodeError(400, []byte(raw))
+	})
+}
