@@ -10,6 +10,7 @@ import (
 // control serves /_sandbox/…: what an ERP user does by hand in the web client, for tests
 // and the demo. These paths are outside the API and need no credentials (loopback only).
 //
+//	GET   /_sandbox/healthz                            {"status":"ok"}
 //	GET   /_sandbox/info                               company, API roots, table sizes
 //	POST  /_sandbox/salesOrders/{number}/release        status Open (Released)
 //	POST  /_sandbox/salesOrders/{number}/reopen         status Draft (Open in BC)
@@ -20,6 +21,9 @@ import (
 func (s *Server) control(w http.ResponseWriter, r *http.Request, rest string) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /info", s.ctlInfo)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, []byte(`{"status":"ok"}`), "")
+	})
 	mux.HandleFunc("POST /salesOrders/{number}/release", s.ctlStatus("Open"))
 	mux.HandleFunc("POST /salesOrders/{number}/reopen", s.ctlStatus("Draft"))
 	mux.HandleFunc("POST /salesOrders/{number}/ship", s.ctlShip)

@@ -2,17 +2,10 @@ package bc
 
 import (
 	"bytes"
-	"encoding/xml"
 	"net/http"
 	"slices"
 	"strconv"
 )
-
-func xmlAttr(s string) string {
-	var b bytes.Buffer
-	_ = xml.EscapeText(&b, []byte(s))
-	return b.String()
-}
 
 // metadata serves the CSDL of an API root: enums, entity types with their contained line
 // sets, bound actions, and an entity container.
