@@ -104,6 +104,9 @@ func TestServiceProtectionLimits(t *testing.T) {
 	require.Equal(t, codeRequestsExceeded, r.errorCode(t))
 	require.NotEmpty(t, r.header.Get("Retry-After"))
 	require.Contains(t, string(r.body), "Number of requests exceeded the limit of 6000 over time window of 300 seconds.")
+	stats := e.do(t, "GET", e.base+"/_sandbox/stats", nil).json(t)
+	require.EqualValues(t, 1, stats["limits"].(map[string]any)["Throttled"])
+	require.EqualValues(t, 1, stats["rows"].(map[string]any)["organization"])
 }
 
 func TestFaultInjection(t *testing.T) {

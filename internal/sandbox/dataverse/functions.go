@@ -175,9 +175,15 @@ func (s *Server) serveStats(w http.ResponseWriter, _ *http.Request) {
 	version := s.db.version
 	s.db.mu.RUnlock()
 	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(map[string]any{
-		"requests": s.requests.Load(), "rows": rows, "version": version,
-	})
+	out := map[string]any{"requests": s.requests.Load(), "rows": rows, "version": version}
+	if s.opts.Limiter != nil {
+		st := s.opts.Limiter.Stats()
+		out["limits"] = st
+	}
+	if s.opts.Faults != nil {
+		out["faults"] = s.opts.Faults.Counts()
+	}
+	_ = json.NewEncoder(w).Encode(out)
 }
 
 // deterministicID derives a stable GUID from a name (demo data, metadata ids).

@@ -372,3 +372,21 @@ func (s *Server) property(op *opRequest, t *Table, key keyRef, c *Column, rest [
 	}
 	return nil, errf(http.StatusMethodNotAllowed, codeODataGeneric, "The HTTP method '%s' is not allowed on a property.", op.method)
 }
+
+// countSegment answers GET /set/$count: the number of (filtered) rows as plain text, capped
+// at 5,000 as the service caps it.
+func (s *Server) countSegment(op *opRequest, t *Table) (*result, error) {
+	defer s.rlock(op)()
+	p, _, err := s.buildPlan(t, op.query, op.header)
+	if err != nil {
+		return nil, err
+	}
+	n, err := s.count(p, s.db.store(t.Logical))
+	if err != nil {
+		return nil, err
+	}
+	res := newResult(http.StatusOK)
+	res.header.Set("Content-Type", "text/plain")
+	res.body = []byte(strconv.Itoa(n))
+	return res, nil
+}

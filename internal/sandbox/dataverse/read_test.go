@@ -75,6 +75,9 @@ func TestQueryOptions(t *testing.T) {
 		{"navigation collection", "accounts(" + adatum + ")/contact_customer_accounts?$select=fullname", func(t *testing.T, r response) {
 			require.Len(t, r.values(t), 1)
 		}},
+		{"$count segment", "accounts/$count?$filter=customertypecode eq 3", func(t *testing.T, r response) {
+			require.Equal(t, "7", string(r.body))
+		}},
 		{"single property", "accounts(" + adatum + ")/name", func(t *testing.T, r response) {
 			require.Equal(t, "Adatum Corporation", r.json(t)["value"])
 		}},

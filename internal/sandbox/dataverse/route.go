@@ -196,6 +196,9 @@ func (s *Server) route(op *opRequest) (*result, error) {
 		return nil, noSegment(first.name)
 	}
 	if !first.hasKey {
+		if len(segs) == 2 && segs[1].name == "$count" && op.method == http.MethodGet {
+			return s.countSegment(op, t)
+		}
 		if len(segs) > 1 {
 			return nil, noSegment(segs[1].name)
 		}
