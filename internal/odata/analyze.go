@@ -96,33 +96,28 @@ func (f *Filter) Lower(prop string) (v any, inclusive bool, ok bool) {
 // refuses ("or" is only allowed on one field).
 func (f *Filter) OrAcrossProperties() bool {
 	found := false
-	var props func(n *node, into map[string]bool)
-	props = func(n *node, into map[string]bool) {
+	// props returns the properties under n (nil for none, a one-element
+	// slice for one, two elements for "more than one"), bottom-up so that a
+	// long chain of ors costs linear time.
+	var props func(n *node) []string
+	props = func(n *node) []string {
+		var set []string
 		if n.op == opProp {
-			into[n.name] = true
+			set = []string{n.name}
 		}
 		for _, k := range n.kids {
-			props(k, into)
-		}
-	}
-	var walk func(n *node)
-	walk = func(n *node) {
-		if found {
-			return
-		}
-		if n.op == opOr {
-			set := map[string]bool{}
-			props(n, set)
-			if len(set) > 1 {
-				found = true
-				return
+			for _, p := range props(k) {
+				if len(set) < 2 && (len(set) == 0 || set[0] != p) {
+					set = append(set, p)
+				}
 			}
 		}
-		for _, k := range n.kids {
-			walk(k)
+		if n.op == opOr && len(set) > 1 {
+			found = true
 		}
+		return set
 	}
-	walk(f.root)
+	props(f.root)
 	return found
 }
 

@@ -15,8 +15,11 @@ import (
 // 32 KiB anyway); it keeps parsing time and recursion depth bounded.
 const MaxFilterLength = 32 << 10
 
-// maxDepth bounds the nesting of the compiled expression.
-const maxDepth = 100
+// maxDepth bounds the nesting of the compiled expression. A chain of
+// "a eq 1 or a eq 2 or …" nests one level per operator, and lookups by
+// hundreds of keys are common, so the bound is generous; it only keeps
+// recursion away from pathological input.
+const maxDepth = 4000
 
 // Filter is a parsed $filter expression, ready to evaluate against records.
 type Filter struct {

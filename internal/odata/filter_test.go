@@ -1,6 +1,7 @@
 package odata
 
 import (
+	"fmt"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -326,4 +327,21 @@ func TestCachedFiltersAreIndependent(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, okA)
 	require.False(t, okB, "IgnoreCase on one parse does not leak into another")
+}
+
+// TestLongOrChain: lookups by many keys nest one level per "or"; they must
+// parse, match and be recognised as single-property.
+func TestLongOrChain(t *testing.T) {
+	t.Parallel()
+	var parts []string
+	for i := range 1000 {
+		parts = append(parts, fmt.Sprintf("number eq '%d'", 10000+i))
+	}
+	f, err := ParseFilter(strings.Join(parts, " or "))
+	require.NoError(t, err)
+	ok, err := f.Match(Record{"number": "10999"})
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.False(t, f.OrAcrossProperties())
+	require.Equal(t, []string{"number"}, f.Properties())
 }
