@@ -107,13 +107,14 @@ func init() {
 		cmd.PersistentFlags().StringVar(&conn, "connection", setup.DefaultName, "connection name")
 		cmd.AddCommand(syncRunCommand(g, &conn, "run [MAPPING…]", "Synchronise mappings now (all enabled ones when none is named), in dependency order", "manual"))
 		cmd.AddCommand(syncRunCommand(g, &conn, "retry [MAPPING…]", "Run again now: failed, non-skipped records are retried first", "retry"))
-		cmd.AddCommand(syncStatusCommand(g), syncJobsCommand(g), syncErrorsCommand(g), syncRestoreCommand(g))
+		cmd.AddCommand(syncStatusCommand(g), syncJobsCommand(g), syncErrorsCommand(g), syncRestoreCommand(g), syncReviewCommand(g, &conn))
 		return cmd
 	})
 }
 
 func syncRunCommand(g *globals, conn *string, use, short, trigger string) *cobra.Command {
 	var full, asJSON bool
+	var records []string
 	c := &cobra.Command{Use: use, Short: short,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
@@ -122,9 +123,15 @@ func syncRunCommand(g *globals, conn *string, use, short, trigger string) *cobra
 				return err
 			}
 			defer env.Close()
-			ro := syncer.RunOptions{Full: full, Trigger: trigger}
+			ro := syncer.RunOptions{Full: full, Trigger: trigger, ERPIDs: records}
 			if full {
 				ro.Trigger = "full"
+			}
+			if len(records) > 0 {
+				if len(args) != 1 || full {
+					return errors.New("--record needs exactly one MAPPING and no --full: coupler sync run CUSTOMER --record <erp-id>")
+				}
+				ro.Trigger = "record"
 			}
 			out := cmd.OutOrStdout()
 			if f, ok := out.(*os.File); ok && term.IsTerminal(int(f.Fd())) && !asJSON {
@@ -152,6 +159,39 @@ func syncRunCommand(g *globals, conn *string, use, short, trigger string) *cobra
 		}}
 	c.Flags().BoolVar(&full, "full", false, "read every record, not only changes, and create uncoupled ERP records in the CRM (BC's full synchronisation)")
 	c.Flags().BoolVar(&asJSON, "json", false, "print the jobs as JSON")
+	c.Flags().StringArrayVar(&records, "record", nil, "synchronise only this ERP record id now (repeatable; creates it in the CRM if uncoupled)")
+	return c
+}
+
+func syncReviewCommand(g *globals, conn *string) *cobra.Command {
+	var asJSON bool
+	c := &cobra.Command{Use: "review", Short: "Before the first full synchronisation: per mapping, records on each side and what to do (full synchronisation, couple records, no records)", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			env, err := openSyncEnv(cmd.Context(), g, *conn, true)
+			if err != nil {
+				return err
+			}
+			defer env.Close()
+			lines, err := env.eng.Review(cmd.Context())
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if asJSON {
+				return writeJSON(out, lines)
+			}
+			tw := tabwriter.NewWriter(out, 0, 2, 2, ' ', 0)
+			fmt.Fprintln(tw, "MAPPING\tERP RECORDS\tCRM RECORDS\tCOUPLED\tRECOMMENDATION")
+			for _, l := range lines {
+				fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\n", l.Mapping, l.ERPRecords, l.CRMRecords, l.Couplings, l.Recommendation)
+			}
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			fmt.Fprintln(out, "\"couple records\": run `coupler match MAPPING --dry-run`, then without --dry-run; then `coupler sync run --full`.")
+			return nil
+		}}
+	c.Flags().BoolVar(&asJSON, "json", false, "print as JSON")
 	return c
 }
 

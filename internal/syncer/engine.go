@@ -100,6 +100,9 @@ type RunOptions struct {
 	Trigger string // "manual", "schedule", "full", "retry"
 	// Progress, when set, is told how many records of a mapping are done.
 	Progress func(mapping string, done int)
+	// ERPIDs, when set, synchronises only these ERP records ("sync now"
+	// for one record) instead of reading changes.
+	ERPIDs []string
 }
 
 // ErrUnknownMapping is returned when a run names a mapping that does not exist.

@@ -427,3 +427,30 @@ func BenchmarkFullSyncFake(b *testing.B) {
 	}
 	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "records/s")
 }
+
+func TestReviewAndSyncOneRecord(t *testing.T) {
+	t.Parallel()
+	e := setup(t, nil)
+	e.crm.put("accounts", "a-x", map[string]any{"name": "Someone Else", "statecode": 0, "customertypecode": 3})
+	lines, err := e.eng.Review(context.Background())
+	require.NoError(t, err)
+	rec := map[string]syncer.ReviewLine{}
+	for _, l := range lines {
+		rec[l.Mapping] = l
+	}
+	require.Equal(t, syncer.RecommendCouple, rec[mapping.Customer].Recommendation, "%+v", rec[mapping.Customer])
+	require.Equal(t, 2, rec[mapping.Customer].ERPRecords)
+	require.Equal(t, syncer.RecommendNone, rec[mapping.Currency].Recommendation)
+
+	e.run(t, true, mapping.Salespeople, mapping.PaymentTerms)
+	jobs, err := e.eng.Run(context.Background(), []string{mapping.Customer}, syncer.RunOptions{ERPIDs: []string{"c-20000"}, Trigger: "record"})
+	require.NoError(t, err)
+	require.Equal(t, 1, jobs[0].Counts.Inserted, jobs[0].Message)
+	require.Nil(t, e.crm.get("accounts", accountID("c-10000")), "only the named record")
+	require.NotNil(t, e.crm.get("accounts", accountID("c-20000")))
+	_, err = e.eng.Run(context.Background(), []string{mapping.Customer}, syncer.RunOptions{ERPIDs: []string{"c-nope"}})
+	require.NoError(t, err)
+	js, _ := e.st.ListJobs(context.Background(), mapping.Customer, 1)
+	require.Equal(t, "failed", js[0].Status)
+	require.Contains(t, js[0].Message, "c-nope does not exist")
+}

@@ -45,7 +45,7 @@ func (r *run) processERP(ctx context.Context, page []Record, crmChanged map[stri
 			r.add(func(c *Counts) { c.Unchanged++ })
 			continue
 		}
-		if !coupled && r.m.OnlyCoupled && !r.ro.Full {
+		if !coupled && r.m.OnlyCoupled && !r.ro.Full && len(r.ro.ERPIDs) == 0 { // a named record is created on request
 			r.mu.Lock()
 			r.outOfScope++
 			r.mu.Unlock()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -64,6 +65,9 @@ func (r *run) execute(ctx context.Context, headers []string) error {
 	}
 	if r.m.Parent != "" {
 		return r.syncLines(ctx, headers)
+	}
+	if len(r.ro.ERPIDs) > 0 {
+		return r.syncRecords(ctx, r.ro.ERPIDs)
 	}
 	if r.ro.Full && len(r.m.MatchFields()) > 0 {
 		if _, err := r.e.match(ctx, r.m, false, r); err != nil {
@@ -383,4 +387,31 @@ func (r *run) changedOnCRM(ctx context.Context, erpRecs []Record, crmChanged map
 		}
 	}
 	return nil
+}
+
+// syncRecords synchronises the given ERP records now, whatever their
+// modification time (and, for a bidirectional mapping, checks their CRM
+// partners for conflicting changes first).
+func (r *run) syncRecords(ctx context.Context, ids []string) error {
+	if !r.m.Direction.ToCRMAllowed() {
+		return fmt.Errorf("mapping %s does not write to the CRM: a record cannot be pushed from the ERP", r.m.Name)
+	}
+	recs, err := r.e.opts.ERP.Get(ctx, r.m.ERPEntity, "id", ids)
+	if err != nil {
+		return err
+	}
+	found := map[string]bool{}
+	for _, rec := range recs {
+		found[rec.ID] = true
+	}
+	for _, id := range ids {
+		if !found[strings.ToLower(id)] && !found[id] {
+			return fmt.Errorf("ERP %s %s does not exist (or is outside the mapping)", r.m.ERPEntity, id)
+		}
+	}
+	crmChanged := map[string]Record{}
+	if err := r.changedOnCRM(ctx, recs, crmChanged); err != nil {
+		return err
+	}
+	return r.processERP(ctx, recs, crmChanged, true)
 }
