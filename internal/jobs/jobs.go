@@ -25,6 +25,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/coupler/coupler/internal/store"
+	"github.com/coupler/coupler/internal/store/sqlstore"
 )
 
 // Options configure the queue.
@@ -167,8 +168,12 @@ func (q *Queue) Stop(ctx context.Context) error {
 	return nil
 }
 
-// Insert enqueues one job.
+// Insert enqueues one job. Inside store.InTx use InsertTx: on SQLite,
+// Insert would wait for the transaction's own connection, and is refused.
 func (q *Queue) Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (int64, error) {
+	if sqlstore.InsideSingleWriterTx(ctx) {
+		return 0, fmt.Errorf("jobs: insert %s: called inside store.InTx on SQLite, where it would wait for the transaction's own connection: use InsertTx with the tx Store", args.Kind())
+	}
 	res, err := q.client.Insert(ctx, args, opts)
 	if err != nil {
 		return 0, fmt.Errorf("jobs: insert %s: %w", args.Kind(), err)

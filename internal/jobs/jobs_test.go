@@ -2,6 +2,8 @@ package jobs_test
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"io"
 	"log/slog"
 	"testing"
@@ -148,4 +150,60 @@ func TestRegistryErrors(t *testing.T) {
 	require.Error(t, reg.Queue("", 1))
 	require.Error(t, reg.Queue("sync", 0))
 	require.NoError(t, reg.Queue("sync", 2))
+}
+
+// TestInsertTx: a job inserted in a store transaction exists only if the
+// transaction commits; on SQLite, Insert inside InTx is refused instead of
+// waiting for itself.
+func TestInsertTx(t *testing.T) {
+	t.Parallel()
+	for name, opts := range databases(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			st := open(t, opts(t))
+			defer st.Close()
+			reg := jobs.NewRegistry()
+			w := &sleepWorker{st: st, started: make(chan string, 2)}
+			require.NoError(t, jobs.Register(reg, w))
+			q := start(t, st, reg)
+			defer stop(t, q)
+			boom := errors.New("boom")
+
+			err := st.InTx(t.Context(), func(ctx context.Context, tx store.Store) error {
+				_, err := q.InsertTx(ctx, tx, sleepArgs{Key: "rolled-back"}, nil)
+				require.NoError(t, err)
+				return boom
+			})
+			require.ErrorIs(t, err, boom)
+			require.NoError(t, st.InTx(t.Context(), func(ctx context.Context, tx store.Store) error {
+				if err := tx.PutSetting(ctx, "written", "with the job"); err != nil {
+					return err
+				}
+				_, err := q.InsertTx(ctx, tx, sleepArgs{Key: "committed"}, nil)
+				return err
+			}))
+			select {
+			case key := <-w.started:
+				require.Equal(t, "committed", key)
+			case <-time.After(30 * time.Second):
+				t.Fatal("the committed job never started")
+			}
+			var n int
+			db := st.(interface{ SQLDB() *sql.DB }).SQLDB()
+			require.NoError(t, db.QueryRowContext(t.Context(), `SELECT COUNT(*) FROM river_job WHERE kind = 'test_sleep'`).Scan(&n))
+			require.Equal(t, 1, n, "the rolled-back job does not exist")
+
+			_, err = q.InsertTx(t.Context(), st, sleepArgs{Key: "x"}, nil)
+			require.ErrorContains(t, err, "store.InTx")
+			if name == "sqlite" {
+				ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+				defer cancel()
+				err = st.InTx(ctx, func(ctx context.Context, tx store.Store) error {
+					_, err := q.Insert(ctx, sleepArgs{Key: "x"}, nil)
+					return err
+				})
+				require.ErrorContains(t, err, "use InsertTx")
+			}
+		})
+	}
 }

@@ -48,9 +48,10 @@ type Store struct {
 	d   Dialect
 	log *slog.Logger
 
-	readDB, writeDB *sql.DB // nil in a transaction-bound Store
-	tx              *sql.Tx // nil outside InTx
-	depth           int     // savepoint nesting inside tx
+	readDB, writeDB *sql.DB   // nil in a transaction-bound Store
+	tx              *sql.Tx   // nil outside InTx
+	conn            *sql.Conn // tx's connection, for Raw
+	depth           int       // savepoint nesting inside tx
 	closers         []func() error
 }
 
@@ -130,7 +131,14 @@ func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context, tx store.
 	if err := s.writable(ctx); err != nil {
 		return err
 	}
-	tx, err := s.writeDB.BeginTx(ctx, nil)
+	// A dedicated connection, so that Raw can reach the transaction's
+	// driver connection (River's transactional insert on PostgreSQL).
+	conn, err := s.writeDB.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	defer conn.Close()
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
@@ -140,7 +148,7 @@ func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context, tx store.
 			_ = tx.Rollback() // fn panicked; the panic goes on
 		}
 	}()
-	inner := &Store{d: s.d, log: s.log, tx: tx}
+	inner := &Store{d: s.d, log: s.log, tx: tx, conn: conn}
 	if err := fn(context.WithValue(ctx, txKey{}, s), inner); err != nil {
 		done = true
 		if rerr := tx.Rollback(); rerr != nil && !errors.Is(rerr, sql.ErrTxDone) {
@@ -153,6 +161,24 @@ func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context, tx store.
 		return fmt.Errorf("store: commit: %w", err)
 	}
 	return nil
+}
+
+// Raw runs fn with the driver connection of the transaction (a
+// *stdlib.Conn on PostgreSQL), so that River can insert jobs in it. Only a
+// Store handed to an InTx function has one.
+func (s *Store) Raw(fn func(driverConn any) error) error {
+	if s.conn == nil {
+		return errors.New("store: Raw needs the Store handed to a store.InTx function")
+	}
+	return s.conn.Raw(fn)
+}
+
+// InsideSingleWriterTx reports whether ctx comes from inside InTx of a
+// store with one writer connection (SQLite), where anything that writes
+// through another path than the tx Store would wait for itself.
+func InsideSingleWriterTx(ctx context.Context) bool {
+	s, _ := ctx.Value(txKey{}).(*Store)
+	return s != nil && s.d.SingleWriter
 }
 
 // writable refuses a write on the outer Store from inside its own InTx when
