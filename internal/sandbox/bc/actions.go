@@ -142,6 +142,7 @@ func (c *company) postInvoice(u *undo, t *table, inv *row) *apiError {
 		t.set.index["status"]:          "Open",
 		t.set.index["remainingAmount"]: t.num(inv, "totalAmountIncludingTax"),
 	})
+	c.addBalance(u, t.str(inv, "customerId"), t.num(inv, "totalAmountIncludingTax"))
 	return nil
 }
 
@@ -209,6 +210,7 @@ func (c *company) shipAndInvoice(u *undo, ot *table, o *row) *apiError {
 			"status": "Open",
 		}, invQty)
 		c.set(u, it, inv, map[int]any{it.set.index["remainingAmount"]: it.num(inv, "totalAmountIncludingTax")})
+		c.addBalance(u, it.str(inv, "customerId"), it.num(inv, "totalAmountIncludingTax"))
 		for _, l := range ls {
 			if q := invQty(l); q != 0 {
 				inv := lt.num(l, "invoicedQuantity") + q

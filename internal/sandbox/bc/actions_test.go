@@ -119,8 +119,11 @@ func TestPostInvoice(t *testing.T) {
 	require.Equal(t, http.StatusBadRequest, r.status)
 	r = e.do("DELETE", "salesInvoices("+id+")", "", "If-Match", "*")
 	require.Equal(t, http.StatusBadRequest, r.status)
+	cust := "customers(" + seedID("customers", "20000") + ")"
+	require.InDelta(t, 649.4*1.25, e.do("GET", cust, "").json(t)["balanceDue"], 1e-9)
 	// pay it by hand
 	r = e.do("POST", e.hs.URL+"/_sandbox/salesInvoices/103215/pay", "")
 	require.Equal(t, http.StatusOK, r.status, string(r.body))
 	require.Equal(t, "Paid", e.do("GET", "salesInvoices("+id+")", "").json(t)["status"])
+	require.InDelta(t, 0, e.do("GET", cust, "").json(t)["balanceDue"], 1e-9)
 }

@@ -73,7 +73,9 @@ func TestBatchAtomic(t *testing.T) {
 	require.Contains(t, string(out.Responses[0].Body), "Rolled back")
 	// nothing happened
 	require.Len(t, e.do("GET", "customers", "").values(t), 5)
-	require.Equal(t, "Cambridge", e.do("GET", "customers("+seedID("customers", "10000")+")", "").json(t)["city"])
+	c10000 := e.do("GET", "customers("+seedID("customers", "10000")+")", "").json(t)
+	require.Equal(t, "Cambridge", c10000["city"])
+	require.InDelta(t, 0, c10000["balanceDue"], 1e-9)
 	require.Equal(t, http.StatusOK, e.do("GET", "salesOrders("+seedID("salesOrders", "101001")+")", "").status)
 	require.InDelta(t, 500, inventory(t, e, "1996-S"), 1e-9)
 	require.Empty(t, e.do("GET", "salesInvoices?$filter=orderNumber eq '101001'", "").values(t))
@@ -87,6 +89,7 @@ func TestBatchAtomic(t *testing.T) {
 	}
 	require.Len(t, e.do("GET", "customers", "").values(t), 7)
 	require.InDelta(t, 488, inventory(t, e, "1996-S"), 1e-9)
+	require.InDelta(t, 10880.4*1.25, e.do("GET", "customers("+seedID("customers", "10000")+")", "").json(t)["balanceDue"], 1e-6)
 }
 
 func TestBatchLimits(t *testing.T) {

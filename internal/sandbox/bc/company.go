@@ -13,10 +13,12 @@ import (
 // newCompany creates an empty company with every entity set.
 func newCompany(sets map[string]*entitySet, id, name string, clock func() time.Time, ver *atomic.Uint64) *company {
 	c := &company{id: id, name: name, displayName: name, created: clock(), tables: map[string]*table{},
-		inventory: map[string]float64{}, primaryContact: map[string]string{}, series: map[string]int64{}, nextEntry: 1, clock: clock, ver: ver}
+		inventory: map[string]float64{}, balance: map[string]float64{}, primaryContact: map[string]string{}, series: map[string]int64{}, nextEntry: 1, clock: clock, ver: ver}
 	for n, s := range sets {
 		c.tables[n] = newTable(s)
 	}
+	ct := c.tables["customers"]
+	ct.computed = map[int]func(*row) any{ct.set.index["balanceDue"]: func(r *row) any { return round2(c.balance[r.id]) }}
 	it := c.tables["items"]
 	numPos := it.set.index["number"]
 	it.computed = map[int]func(*row) any{it.set.index["inventory"]: func(r *row) any {
@@ -188,6 +190,15 @@ func (c *company) addLedgerEntry(u *undo, item *row, date, entryType, sourceType
 	c.inventory[number] += qty
 	// inventory is a FlowField: the item's own lastModifiedDateTime does not change.
 	u.saveInventory(number, qty)
+}
+
+// addBalance changes a customer's balance due when a posted invoice opens or is paid.
+func (c *company) addBalance(u *undo, customerID string, delta float64) {
+	if delta == 0 {
+		return
+	}
+	c.balance[customerID] += delta
+	u.saveBalance(customerID, delta)
 }
 
 func round4(v float64) float64 { return math.Round(v*10000) / 10000 }

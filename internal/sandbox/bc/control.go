@@ -147,6 +147,7 @@ func (s *Server) ctlPay(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, dialog("Invoice %s is %s; only an open posted invoice can be paid.", t.str(x, "number"), t.str(x, "status")))
 		return
 	}
+	c.addBalance(nil, t.str(x, "customerId"), -t.num(x, "remainingAmount"))
 	c.set(nil, t, x, map[int]any{t.set.index["status"]: "Paid", t.set.index["remainingAmount"]: float64(0)})
 	s.writeRow(w, t, x)
 }

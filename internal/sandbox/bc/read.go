@@ -221,8 +221,9 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, base, ctxBase stri
 		return
 	}
 	pageSize := DefaultPageSize
-	if pref := odata.ParsePrefer(r.Header); pref.MaxPageSize > 0 && pref.MaxPageSize < pageSize {
-		pageSize = pref.MaxPageSize
+	if pref := odata.ParsePrefer(r.Header); pref.MaxPageSize > 0 {
+		pageSize = min(pref.MaxPageSize, DefaultPageSize)
+		w.Header().Set("Preference-Applied", "odata.maxpagesize="+strconv.Itoa(pageSize))
 	}
 	var st skipToken
 	if p.q.SkipToken != "" {

@@ -183,6 +183,7 @@ func TestPaging(t *testing.T) {
 	for next != "" && pages < 50 {
 		r := e.do("GET", next, "", "Prefer", "odata.maxpagesize=10")
 		require.Equal(t, http.StatusOK, r.status, string(r.body))
+		require.Equal(t, "odata.maxpagesize=10", r.header.Get("Preference-Applied"))
 		for _, v := range r.values(t) {
 			n := v["number"].(string)
 			require.False(t, seen[n], "duplicate %s", n)

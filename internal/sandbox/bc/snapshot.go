@@ -81,6 +81,10 @@ func (s *Server) LoadSnapshot(r io.Reader) error {
 	for _, r := range le.rows {
 		fresh.inventory[le.str(r, "itemNumber")] += le.num(r, "quantity")
 	}
+	inv := fresh.tables["salesInvoices"]
+	for _, r := range inv.rows {
+		fresh.balance[inv.str(r, "customerId")] += inv.num(r, "remainingAmount")
+	}
 	fresh.series, fresh.nextEntry, fresh.lcy = snap.Series, snap.NextEntry, c.lcy
 	if snap.PrimaryContact != nil {
 		fresh.primaryContact = snap.PrimaryContact
@@ -91,6 +95,9 @@ func (s *Server) LoadSnapshot(r io.Reader) error {
 		s.ver.Store(snap.ETagVersion)
 	}
 	c.tables, c.inventory, c.series, c.nextEntry, c.primaryContact = fresh.tables, fresh.inventory, fresh.series, fresh.nextEntry, fresh.primaryContact
+	c.balance = fresh.balance
+	ct := c.tables["customers"]
+	ct.computed = map[int]func(*row) any{ct.set.index["balanceDue"]: func(r *row) any { return round2(c.balance[r.id]) }}
 	// the items' inventory FlowField must read this company's totals
 	itemsT := c.tables["items"]
 	numPos := itemsT.set.index["number"]

@@ -246,6 +246,7 @@ type company struct {
 	mu        sync.RWMutex
 	tables    map[string]*table
 	inventory map[string]float64 // item number → quantity on hand (sum of item ledger entries)
+	balance   map[string]float64 // customer id → open amount of its posted invoices (balanceDue)
 	series    map[string]int64   // next number per numbered set
 	nextEntry int64              // next item ledger entry number
 
@@ -267,6 +268,8 @@ type undoEntry struct {
 	deleted bool
 	invItem string
 	invQty  float64
+	balCust string
+	balAmt  float64
 }
 
 func (u *undo) save(t *table, r *row) {
@@ -274,6 +277,13 @@ func (u *undo) save(t *table, r *row) {
 		return
 	}
 	u.entries = append(u.entries, undoEntry{t: t, r: r, vals: slices.Clone(r.vals), mod: r.mod, ver: r.ver, deleted: r.deleted})
+}
+
+func (u *undo) saveBalance(cust string, delta float64) {
+	if u == nil {
+		return
+	}
+	u.entries = append(u.entries, undoEntry{balCust: cust, balAmt: delta})
 }
 
 func (u *undo) saveInventory(item string, delta float64) {
@@ -289,6 +299,10 @@ func (c *company) rollback(u *undo) {
 		e := u.entries[i]
 		if e.invItem != "" {
 			c.inventory[e.invItem] -= e.invQty
+			continue
+		}
+		if e.balCust != "" {
+			c.balance[e.balCust] -= e.balAmt
 			continue
 		}
 		if !e.r.deleted {
