@@ -83,7 +83,6 @@ func newSetupCommand(g *globals) *cobra.Command {
 		}
 	}
 	return cmd
-	return cmd
 }
 
 // readyFile is the sandbox's ready object (DESIGN.md).
@@ -220,16 +219,29 @@ func runSetup(cmd *cobra.Command, g *globals, fl *setupFlags) error {
 		return err
 	}
 	d := setup.NewDraft(fl.name, publicURL, existing)
+	// A re-run starts from the stored setup: only what is answered changes.
+	current := setup.Answers{}
+	if c, err := env.svc.Load(ctx, fl.name); err == nil {
+		current = setup.AnswersFrom(c)
+		fmt.Fprintf(out, "Connection %q exists: its current values are the defaults; secrets left empty are kept.\n", fl.name)
+	} else if !errors.Is(err, setup.ErrNoConnection) {
+		return err
+	}
 
 	p := newPrompter(cmd.InOrStdin(), out)
 	interactive := p.isTerminal() && !fl.nonInteractive && len(answers) == 0
 	if interactive {
 		fmt.Fprintln(out, "Set up the connection between Business Central and Dynamics 365 Sales.")
 		fmt.Fprintln(out, "Press Enter to accept the value in [brackets]. Ctrl-C stops without saving.")
-		if err := p.guide(d, answers); err != nil {
+		if err := p.guide(d, current); err != nil {
 			return err
 		}
 	} else {
+		for k, v := range current {
+			if _, given := answers[k]; !given {
+				answers[k] = v
+			}
+		}
 		if _, err := setup.Build(answers, d); err != nil {
 			return fmt.Errorf("the setup has bad values (nothing was saved):\n%w", err)
 		}
@@ -440,6 +452,11 @@ func (p *prompter) guide(d *setup.Draft, prefill setup.Answers) error {
 	for _, f := range fields {
 		if f.Key == "allow-insecure" {
 			allowInsecure = f
+		}
+	}
+	if v := prefill["allow-insecure"]; v != "" {
+		if _, err := allowInsecure.Apply(d, v); err != nil {
+			return err
 		}
 	}
 	step := ""

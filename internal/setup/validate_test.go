@@ -172,3 +172,22 @@ func FuzzConnectionTemplate(f *testing.F) {
 		require.Equal(t, tpl, again)
 	})
 }
+
+// TestAnswersFromRoundTrip: re-running the setup with the stored values
+// and no secrets gives the same setup and keeps the stored secrets.
+func TestAnswersFromRoundTrip(t *testing.T) {
+	t.Parallel()
+	a := goodAnswers()
+	a["availability.enabled"], a["availability.user"], a["availability.access-key"] = "yes", "WEBUSER", "k"
+	a["sales-orders.enabled"], a["sales-orders.auto-create"] = "yes", "yes"
+	first, err := build(t, a)
+	require.NoError(t, err)
+	existing := map[string]bool{}
+	for k := range first.Secrets {
+		existing[k] = true
+	}
+	again, err := setup.Build(setup.AnswersFrom(first.Setup), setup.NewDraft("", "https://coupler.contoso.com", existing))
+	require.NoError(t, err)
+	require.Equal(t, first.Setup, again.Setup)
+	require.Empty(t, again.Secrets, "no secret is re-entered")
+}
