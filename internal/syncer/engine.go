@@ -91,6 +91,9 @@ func New(opts Options) (*Engine, error) {
 	return &Engine{opts: opts, log: opts.Logger, now: opts.Clock}, nil
 }
 
+// Mappings returns the mappings in force.
+func (e *Engine) Mappings(ctx context.Context) ([]mapping.TableMapping, error) { return e.opts.Mappings(ctx) }
+
 // RunOptions say how a run is started.
 type RunOptions struct {
 	// Full reads every record (not only changes since the high-water mark)

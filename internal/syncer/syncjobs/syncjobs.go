@@ -1,0 +1,172 @@
+// Package syncjobs runs synchronisation on River: a "sync now" job and a
+// minute tick that starts each mapping when its schedule is due. It lives
+// apart from the engine because internal/jobs imports the store, which
+// imports syncer.
+package syncjobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/coupler/coupler/internal/jobs"
+	"github.com/coupler/coupler/internal/syncer"
+)
+
+// Queue is the River queue of synchronisation work; one worker per
+// instance, so that two runs never overlap on an instance.
+const Queue = "sync"
+
+// ErrDisabled is what an EngineFunc returns when the connection is
+// disabled: then nothing runs, and the job says so and succeeds.
+var ErrDisabled = errors.New("the connection is disabled")
+
+// EngineFunc returns the engine of the enabled connection (built fresh, so
+// that a changed setup or mapping is picked up), or ErrDisabled.
+type EngineFunc func(ctx context.Context) (*syncer.Engine, error)
+
+// SyncArgs is "sync now": some mappings (all when empty), optionally full,
+// optionally only some ERP records.
+type SyncArgs struct {
+	Mappings []string `json:"mappings,omitempty"`
+	Full     bool     `json:"full,omitempty"`
+	Records  []string `json:"records,omitempty"`
+	Trigger  string   `json:"trigger,omitempty"`
+}
+
+// Kind names the job in River's tables.
+func (SyncArgs) Kind() string { return "sync" }
+
+// InsertOpts: the same request is not queued twice while one is pending.
+func (SyncArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: Queue, MaxAttempts: 3, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
+
+// ScheduleArgs is the minute tick that starts due mappings.
+type ScheduleArgs struct{}
+
+// Kind names the job in River's tables.
+func (ScheduleArgs) Kind() string { return "sync-schedule" }
+
+// InsertOpts: ticks do not pile up behind a long run.
+func (ScheduleArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: Queue, MaxAttempts: 1, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
+
+// Register adds the workers, the queue and the minute tick to a registry.
+func Register(r *jobs.Registry, engine EngineFunc, st syncer.Store, log *slog.Logger) error {
+	if engine == nil || st == nil || log == nil {
+		return errors.New("syncjobs: engine, store and logger are required")
+	}
+	if err := jobs.Register(r, &syncWorker{engine: engine, log: log}); err != nil {
+		return err
+	}
+	if err := jobs.Register(r, &scheduleWorker{engine: engine, st: st, log: log, now: time.Now}); err != nil {
+		return err
+	}
+	if err := r.Queue(Queue, 1); err != nil {
+		return err
+	}
+	return r.Every("sync-schedule", time.Minute, func() river.JobArgs { return ScheduleArgs{} })
+}
+
+type syncWorker struct {
+	river.WorkerDefaults[SyncArgs]
+	engine EngineFunc
+	log    *slog.Logger
+}
+
+func (w *syncWorker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
+	eng, err := w.engine(ctx)
+	if errors.Is(err, ErrDisabled) {
+		w.log.Info("sync job not run: the connection is disabled", "job", job.ID)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	a := job.Args
+	trigger := a.Trigger
+	if trigger == "" {
+		trigger = "manual"
+	}
+	jobsRun, err := eng.Run(ctx, a.Mappings, syncer.RunOptions{Full: a.Full, ERPIDs: a.Records, Trigger: trigger})
+	if errors.Is(err, syncer.ErrUnknownMapping) {
+		return river.JobCancel(err) // retrying cannot help
+	}
+	if err != nil {
+		return err
+	}
+	for _, j := range jobsRun {
+		if j.Status == "failed" {
+			// The run is recorded with its message; River retries it.
+			return fmt.Errorf("mapping %s failed: %s", j.Mapping, j.Message)
+		}
+	}
+	return nil
+}
+
+type scheduleWorker struct {
+	river.WorkerDefaults[ScheduleArgs]
+	engine EngineFunc
+	st     syncer.Store
+	log    *slog.Logger
+	now    func() time.Time
+}
+
+// staleRunning is how long a job may stay "running" before it is taken for
+// one a crash interrupted.
+const staleRunning = 2 * time.Hour
+
+func (w *scheduleWorker) Work(ctx context.Context, job *river.Job[ScheduleArgs]) error {
+	eng, err := w.engine(ctx)
+	if errors.Is(err, ErrDisabled) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	due, err := Due(ctx, eng, w.st, w.now())
+	if err != nil || len(due) == 0 {
+		return err
+	}
+	w.log.Info("scheduled synchronisation", "mappings", due)
+	_, err = eng.Run(ctx, due, syncer.RunOptions{Trigger: "schedule"})
+	return err
+}
+
+// Due lists the enabled mappings whose schedule has come: never run, or
+// last started at least their interval ago and not running now. Line
+// mappings run with their header mapping.
+func Due(ctx context.Context, eng *syncer.Engine, st syncer.Store, now time.Time) ([]string, error) {
+	ms, err := eng.Mappings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var due []string
+	for _, m := range ms {
+		if m.Disabled || m.Parent != "" {
+			continue
+		}
+		last, err := st.ListJobs(ctx, m.Name, 1)
+		if err != nil {
+			return nil, err
+		}
+		if len(last) == 0 {
+			due = append(due, m.Name)
+			continue
+		}
+		j := last[0]
+		if j.Status == "running" && now.Sub(j.StartedAt) < staleRunning {
+			continue
+		}
+		if !now.Before(j.StartedAt.Add(m.Schedule())) {
+			due = append(due, m.Name)
+		}
+	}
+	return due, nil
+}
