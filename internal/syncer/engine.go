@@ -92,7 +92,9 @@ func New(opts Options) (*Engine, error) {
 }
 
 // Mappings returns the mappings in force.
-func (e *Engine) Mappings(ctx context.Context) ([]mapping.TableMapping, error) { return e.opts.Mappings(ctx) }
+func (e *Engine) Mappings(ctx context.Context) ([]mapping.TableMapping, error) {
+	return e.opts.Mappings(ctx)
+}
 
 // RunOptions say how a run is started.
 type RunOptions struct {
