@@ -1,10 +1,13 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/coupler/coupler/internal/mapping"
 	"github.com/coupler/coupler/internal/setup"
@@ -84,7 +87,13 @@ func (s *Store) ListSecrets(ctx context.Context) ([]store.Secret, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: list secrets: %w", err)
 	}
-	return collect(rows, "list secrets", scanSecret)
+	out, err := collect(rows, "list secrets", scanSecret)
+	// Sorted here, not by the database, whose collations differ (PostgreSQL
+	// follows the locale, SQLite compares bytes).
+	slices.SortFunc(out, func(a, b store.Secret) int {
+		return cmp.Or(strings.Compare(a.Owner, b.Owner), strings.Compare(a.Name, b.Name))
+	})
+	return out, err
 }
 
 // DeleteSecret returns ErrNotFound when there was nothing to delete.
@@ -189,20 +198,33 @@ func listDocs[T any](ctx context.Context, s *Store, table, what string) ([]T, er
 	if err != nil {
 		return nil, fmt.Errorf("store: list %ss: %w", what, err)
 	}
-	return collect(rows, "list "+what+"s", func(sc interface{ Scan(...any) error }) (T, error) {
+	type named struct {
+		name string
+		v    T
+	}
+	got, err := collect(rows, "list "+what+"s", func(sc interface{ Scan(...any) error }) (named, error) {
 		var (
-			v    T
-			name string
-			doc  []byte
+			n   named
+			doc []byte
 		)
-		if err := sc.Scan(&name, &doc); err != nil {
-			return v, err
+		if err := sc.Scan(&n.name, &doc); err != nil {
+			return n, err
 		}
-		if err := json.Unmarshal(doc, &v); err != nil {
-			return v, fmt.Errorf("%s %q: stored document is not valid: %w", what, name, err)
+		if err := json.Unmarshal(doc, &n.v); err != nil {
+			return n, fmt.Errorf("%s %q: stored document is not valid: %w", what, n.name, err)
 		}
-		return v, nil
+		return n, nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	// Byte order on both databases (their collations differ).
+	slices.SortFunc(got, func(a, b named) int { return strings.Compare(a.name, b.name) })
+	out := make([]T, len(got))
+	for i, n := range got {
+		out[i] = n.v
+	}
+	return out, nil
 }
 
 // collect scans every row and closes rows.

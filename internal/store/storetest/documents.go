@@ -40,6 +40,7 @@ func testSecrets(t *testing.T, s store.Store) {
 	require.NoError(t, s.PutSecret(c, in))
 	require.NoError(t, s.PutSecret(c, store.Secret{Owner: "a", Name: "z", Value: []byte("plain")}))
 	require.NoError(t, s.PutSecret(c, store.Secret{Owner: "a", Name: "b"}))
+	require.NoError(t, s.PutSecret(c, store.Secret{Owner: "a", Name: "B"}))
 
 	got, err := s.GetSecret(c, "default", "crm_password")
 	require.NoError(t, err)
@@ -62,7 +63,7 @@ func testSecrets(t *testing.T, s store.Store) {
 	for _, x := range list {
 		names = append(names, x.Owner+"/"+x.Name)
 	}
-	require.Equal(t, []string{"a/b", "a/z", "default/crm_password"}, names)
+	require.Equal(t, []string{"a/B", "a/b", "a/z", "default/crm_password"}, names, "byte order on every database")
 	require.Empty(t, list[0].Value)
 
 	require.NoError(t, s.DeleteSecret(c, "a", "z"))
@@ -134,6 +135,7 @@ func testMappings(t *testing.T, s store.Store) {
 	}
 	require.NoError(t, s.PutMapping(c, in))
 	require.NoError(t, s.PutMapping(c, mapping.TableMapping{Name: "ITEM-PRODUCT", ERPEntity: "items"}))
+	require.NoError(t, s.PutMapping(c, mapping.TableMapping{Name: "customer-lowercase"}))
 	got, err := s.GetMapping(c, "CUSTOMER")
 	require.NoError(t, err)
 	require.False(t, got.UpdatedAt.IsZero())
@@ -142,9 +144,10 @@ func testMappings(t *testing.T, s store.Store) {
 
 	list, err := s.ListMappings(c)
 	require.NoError(t, err)
-	require.Len(t, list, 2)
+	require.Len(t, list, 3)
 	require.Equal(t, "CUSTOMER", list[0].Name)
 	require.Equal(t, "ITEM-PRODUCT", list[1].Name)
+	require.Equal(t, "customer-lowercase", list[2].Name, "byte order on every database")
 
 	require.NoError(t, s.DeleteMapping(c, "CUSTOMER"))
 	_, err = s.GetMapping(c, "CUSTOMER")
