@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -60,9 +61,12 @@ type Claims struct {
 }
 
 type client struct {
-	secret  string // empty for a public client
+	secret  string // empty for a public client or a certificate-only one
 	subject string
 	public  bool
+	// certs holds the registered certificates by base64url SHA-1 (x5t) and
+	// SHA-256 (x5t#S256) thumbprint, for client assertions.
+	certs map[string]*x509.Certificate
 }
 
 type user struct {
@@ -129,7 +133,10 @@ func (i *Issuer) TTL() time.Duration { return i.ttl }
 func (i *Issuer) RegisterClient(clientID, secret, subject string) {
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	i.clients[strings.ToLower(clientID)] = client{secret: secret, subject: subject}
+	key := strings.ToLower(clientID)
+	c := i.clients[key] // keep registered certificates
+	c.secret, c.subject, c.public = secret, subject, false
+	i.clients[key] = c
 }
 
 // RegisterPublicClient adds an application that may use the password grant

@@ -130,7 +130,15 @@ func (i *Issuer) checkClient(id, secret string, hasSecret, requireSecret bool) (
 
 func (i *Issuer) clientCredentials(r *http.Request, v1 bool) (grant, *aadError) {
 	id, secret, hasSecret := clientAuth(r)
-	c, fail := i.checkClient(id, secret, hasSecret, true)
+	var (
+		c    client
+		fail *aadError
+	)
+	if r.PostForm.Get("client_assertion_type") != "" || r.PostForm.Get("client_assertion") != "" {
+		id, c, fail = i.checkAssertion(r, id)
+	} else {
+		c, fail = i.checkClient(id, secret, hasSecret, true)
+	}
 	if fail != nil {
 		return grant{}, fail
 	}
