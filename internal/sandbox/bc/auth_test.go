@@ -56,6 +56,7 @@ func TestAuthentication(t *testing.T) {
 		{"wrong key", onPrem, func(r *http.Request) { r.SetBasicAuth(cr.User, "nope") }, 401},
 		{"wrong user", onPrem, func(r *http.Request) { r.SetBasicAuth("SOMEONE", cr.WebServiceKey) }, 401},
 		{"basic online refused", online, func(r *http.Request) { r.SetBasicAuth(cr.User, cr.WebServiceKey) }, 401},
+		{"online without tenant", e.hs.URL + "/v2.0/production/api/v2.0/companies", func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+e.token) }, 200},
 		{"wrong tenant", e.hs.URL + "/v2.0/other/production/api/v2.0/companies", func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+e.token) }, 404},
 	}
 	for _, tc := range tests {

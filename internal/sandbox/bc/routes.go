@@ -49,6 +49,13 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.api(w, r, apiRoot{path: "/" + strings.Join(seg[:3], "/")}, seg[3:])
+	case len(seg) >= 4 && seg[0] == "v2.0" && seg[2] == "api":
+		// online without the tenant: the token names it
+		if !strings.EqualFold(seg[1], s.creds.Environment) {
+			writeAPIError(w, errf(http.StatusNotFound, codeResourceNotFound, "Environment '%s' does not exist. Use %s.", seg[1], s.creds.Environment))
+			return
+		}
+		s.api(w, r, apiRoot{path: "/" + strings.Join(seg[:2], "/")}, seg[2:])
 	case len(seg) >= 3 && seg[1] == "api":
 		if !strings.EqualFold(seg[0], s.creds.Instance) {
 			writeAPIError(w, errf(http.StatusNotFound, codeResourceNotFound, "Server instance '%s' does not exist. Use %s.", seg[0], s.creds.Instance))
