@@ -66,7 +66,7 @@ func BenchmarkReads(b *testing.B) {
 				if r.status != 200 {
 					b.Fatalf("%d %s", r.status, r.body)
 				}
-				rows += len(r.values(b))
+				rows += bytes.Count(r.body, []byte(`"@odata.etag"`)) // decoding would cost more than serving
 			}
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
 			b.ReportMetric(float64(rows)/b.Elapsed().Seconds(), "rows/s")

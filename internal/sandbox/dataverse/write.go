@@ -211,11 +211,12 @@ func (s *Server) create(op *opRequest, t *Table) (*result, error) {
 func (s *Server) writeResult(op *opRequest, t *Table, r *row, created bool) (*result, error) {
 	loc := op.caller.apiURL + t.Set + "(" + r.id.String() + ")"
 	if prefersRepresentation(op.header) {
+		unlock := s.rlock(op)
 		p, _, err := s.buildPlan(t, op.query, op.header)
 		if err != nil {
+			unlock()
 			return nil, err
 		}
-		unlock := s.rlock(op)
 		b := s.entityBody(op, t, r, p.cols, p.ann, p.expand)
 		unlock()
 		status := http.StatusOK
