@@ -26,6 +26,9 @@ type Filter struct {
 	// IgnoreCase makes string comparisons and contains/startswith/endswith
 	// case-insensitive, as Dataverse does; Business Central leaves it false.
 	IgnoreCase bool
+	// Wildcards makes contains, startswith and endswith read %, _ and [set]
+	// in their second argument as SQL LIKE wildcards, as Dataverse does.
+	Wildcards bool
 	// Now is the clock of the date query functions (Today, LastXDays, …);
 	// nil means time.Now.
 	Now func() time.Time

@@ -28,6 +28,9 @@ func (f *Filter) apply(n *node, args []value) (value, error) {
 		if err != nil {
 			return value{}, err
 		}
+		if f.Wildcards && hasWildcards(sub) {
+			return value{kind: valBool, b: likeTest(n.op, s, sub, f.IgnoreCase)}, nil
+		}
 		return value{kind: valBool, b: stringTest(n.op, s, sub, f.IgnoreCase)}, nil
 	case opToLower, opToUpper, opTrim, opLength:
 		s, err := f.str(n, 0, args)
