@@ -83,6 +83,10 @@ func (s *Server) buildPlan(t *Table, rawQuery string, h http.Header) (*plan, oda
 		return nil, pref, badRequest(codeODataGeneric, "The query string is not valid: %v.", err)
 	}
 	for k := range vals {
+		switch k {
+		case "fetchXml", "savedQuery", "userQuery":
+			return nil, pref, badRequest(codeODataGeneric, "The query parameter %s is not supported by this simulator; use $select/$filter/$orderby.", k)
+		}
 		if strings.HasPrefix(k, "$") && (k == "$skip" || k == "$search" || k == "$apply" || k == "$format") {
 			if k == "$apply" {
 				return nil, pref, badRequest(codeODataGeneric, "The query parameter $apply is not supported by this simulator.")

@@ -105,6 +105,7 @@ func TestQueryErrors(t *testing.T) {
 		{"accounts?$filter=name eq", codeODataGeneric, "$filter", 400},
 		{"accounts?$filter=name eq 'x'')", codeODataGeneric, "$filter", 400},
 		{"accounts?$skip=10", codeODataGeneric, "$skip", 400},
+		{"accounts?fetchXml=%3Cfetch%2F%3E", codeODataGeneric, "fetchXml", 400},
 		{"accounts?$orderby=nosuch", codeODataGeneric, "nosuch", 400},
 		{"accounts?$expand=nosuch", codeODataGeneric, "nosuch", 400},
 		{"accounts(00000000-0000-0000-0000-0000000000aa)", codeObjectDoesNotExist, "account With Id = 00000000-0000-0000-0000-0000000000aa Does Not Exist", 404},
