@@ -28,7 +28,7 @@ func TestCompatDynamicsWebApi(t *testing.T) {
 		skipOrFail(t, "test/compat/dataverse/node_modules is missing: run npm ci there (./scripts/test does)")
 	}
 	f := setup(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, "compat.js")
 	cmd.Dir = dir
