@@ -27,7 +27,8 @@ import (
 // Workers are River workers (river.Worker[T] for a river.JobArgs type T, one
 // per Kind); jobs are inserted with Queue.Insert. Periodic jobs are inserted
 // by the elected leader only, so several instances sharing PostgreSQL do
-// not run them twice.
+// not run them twice. A Registry serves one Queue (New adds the heartbeat to
+// it).
 type Registry struct {
 	workers  *river.Workers
 	periodic []*river.PeriodicJob
