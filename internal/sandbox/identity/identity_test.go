@@ -125,6 +125,8 @@ func TestTokenErrors(t *testing.T) {
 		{"confidential client without secret in password grant", "", url.Values{"grant_type": {"password"}, "client_id": {"crm-app"}, "username": {"integration@contoso.test"}, "password": {"P@ssw0rd"}, "scope": {bcAudience + "/.default"}}, 401, "invalid_client", 7000218},
 		{"bad refresh token", "", url.Values{"grant_type": {"refresh_token"}, "client_id": {SamplePublicClientID}, "refresh_token": {"abc"}}, 400, "invalid_grant", 9002313},
 		{"wrong tenant", "/contoso.onmicrosoft.com/oauth2/v2.0/token", url.Values{"grant_type": {"client_credentials"}}, 400, "invalid_request", 90002},
+		{"app token on /common", "/common/oauth2/v2.0/token", url.Values{"grant_type": {"client_credentials"}, "client_id": {"crm-app"}, "client_secret": {"s3cret"}, "scope": {crmAudience + "/.default"}}, 400, "invalid_request", 90009},
+		{"unknown user on /organizations", "/organizations/oauth2/v2.0/token", url.Values{"grant_type": {"password"}, "client_id": {SamplePublicClientID}, "username": {"who@contoso.test"}, "password": {"x"}, "scope": {bcAudience + "/.default"}}, 400, "invalid_grant", 50034},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -156,6 +158,18 @@ func TestTokenErrors(t *testing.T) {
 			require.Empty(t, body.Access)
 		})
 	}
+}
+
+func TestPasswordGrantOnOrganizations(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	cfg := oauth2.Config{ClientID: SamplePublicClientID, Endpoint: oauth2.Endpoint{TokenURL: b.srv.URL + "/organizations/oauth2/v2.0/token", AuthStyle: oauth2.AuthStyleInParams},
+		Scopes: []string{crmAudience + "/.default"}}
+	tok, err := cfg.PasswordCredentialsToken(context.Background(), "integration@contoso.test", "P@ssw0rd")
+	require.NoError(t, err)
+	claims, err := b.issuer.Verify(tok.AccessToken, crmAudience)
+	require.NoError(t, err)
+	require.Equal(t, b.issuer.Tenant(), claims.Tenant)
 }
 
 func TestOAuth2LibrarySurfacesAADSTS(t *testing.T) {

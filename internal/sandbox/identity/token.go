@@ -54,15 +54,14 @@ type grant struct {
 }
 
 func (i *Issuer) token(w http.ResponseWriter, r *http.Request, v1 bool) {
-	if t := r.PathValue("tenant"); !strings.EqualFold(t, i.tenant) {
-		i.fail(w, r, &aadError{status: http.StatusBadRequest, err: "invalid_request", code: 90002,
-			msg: fmt.Sprintf("Tenant '%s' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. This sandbox's tenant is '%s'.", t, i.tenant)})
-		return
-	}
 	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
 	if err := r.ParseForm(); err != nil {
 		i.fail(w, r, &aadError{status: http.StatusBadRequest, err: "invalid_request", code: 900144,
 			msg: "The request body must be application/x-www-form-urlencoded: " + err.Error()})
+		return
+	}
+	if fail := i.checkTenant(r.PathValue("tenant"), r.PostForm.Get("grant_type")); fail != nil {
+		i.fail(w, r, fail)
 		return
 	}
 	var (
@@ -87,6 +86,23 @@ func (i *Issuer) token(w http.ResponseWriter, r *http.Request, v1 bool) {
 		return
 	}
 	i.issue(w, g, v1)
+}
+
+// checkTenant accepts this sandbox's tenant id, and for user sign-ins the
+// multi-tenant aliases "organizations" and "common" as Entra ID does.
+func (i *Issuer) checkTenant(t, grantType string) *aadError {
+	if strings.EqualFold(t, i.tenant) {
+		return nil
+	}
+	if strings.EqualFold(t, "organizations") || strings.EqualFold(t, "common") {
+		if grantType == "password" || grantType == "refresh_token" {
+			return nil
+		}
+		return &aadError{status: http.StatusBadRequest, err: "invalid_request", code: 90009,
+			msg: fmt.Sprintf("Application is requesting a token for itself. This scenario is supported only if resource is specified using a tenant-specific endpoint: use /%s/ instead of /%s/.", i.tenant, t)}
+	}
+	return &aadError{status: http.StatusBadRequest, err: "invalid_request", code: 90002,
+		msg: fmt.Sprintf("Tenant '%s' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. This sandbox's tenant is '%s'.", t, i.tenant)}
 }
 
 // clientAuth reads client_id/client_secret from the form or from HTTP Basic
