@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"sync"
 )
 
 // skipToken is the opaque $skiptoken: the primary key of the last row sent (default order)
@@ -54,4 +55,20 @@ func nextLink(r *http.Request, token string) string {
 	path := strings.NewReplacer("%28", "(", "%29", ")", "%24", "$").Replace(r.URL.EscapedPath())
 	query := strings.ReplaceAll(q.Encode(), "%24", "$")
 	return "http://" + r.Host + path + "?" + query
+}
+
+// Pages are large (a 20,000-record page is megabytes); reusing their buffers spares the
+// allocation and clearing of that memory on every request.
+var bufferPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func getBuffer() *bytes.Buffer {
+	b := bufferPool.Get().(*bytes.Buffer)
+	b.Reset()
+	return b
+}
+
+func putBuffer(b *bytes.Buffer) {
+	if b.Cap() <= 64<<20 {
+		bufferPool.Put(b)
+	}
 }

@@ -259,9 +259,11 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, base, ctxBase stri
 		}
 		offset = start + len(matched)
 	}
-	var b bytes.Buffer
+	b := getBuffer()
+	defer putBuffer(b)
+	b.Grow(256 + len(matched)*(64+48*len(t.set.fields)))
 	b.WriteString(`{"@odata.context":`)
-	appendJSONString(&b, ctx)
+	appendJSONString(b, ctx)
 	if p.q.Count {
 		b.WriteString(`,"@odata.count":` + strconv.Itoa(total))
 	}
@@ -270,7 +272,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, base, ctxBase stri
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		writeRecord(&b, t, x, p.sel, "", s.expander(t, x, &p))
+		writeRecord(b, t, x, p.sel, "", s.expander(t, x, &p))
 	}
 	b.WriteByte(']')
 	if more && len(matched) > 0 {
@@ -283,7 +285,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, base, ctxBase stri
 			}
 		}
 		b.WriteString(`,"@odata.nextLink":`)
-		appendJSONString(&b, nextLink(r, encodeSkip(next)))
+		appendJSONString(b, nextLink(r, encodeSkip(next)))
 	}
 	b.WriteByte('}')
 	writeJSON(w, http.StatusOK, b.Bytes(), "")

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
-	"hash/fnv"
 	"math"
 	"net/http"
 	"strconv"
@@ -23,15 +22,32 @@ func formatMillis(ms int64) string {
 
 // etag is opaque like BC's: W/"base64('44;<hash>1;<version>;')".
 func etag(r *row) string {
-	h := fnv.New64a()
-	_, _ = h.Write([]byte(r.id))
-	var b [8]byte
-	for i := range 8 {
-		b[i] = byte(r.ver >> (8 * i))
+	return string(appendETag(make([]byte, 0, 64), r))
+}
+
+// appendETag appends the ETag without allocating (it is written for every record).
+func appendETag(dst []byte, r *row) []byte {
+	const offset, prime = 14695981039346656037, 1099511628211
+	h := uint64(offset)
+	for i := 0; i < len(r.id); i++ {
+		h = (h ^ uint64(r.id[i])) * prime
 	}
-	_, _ = h.Write(b[:])
-	inner := "'44;" + base64.StdEncoding.EncodeToString(h.Sum(nil)) + "1;" + strconv.FormatUint(r.ver, 10) + ";'"
-	return `W/"` + base64.StdEncoding.EncodeToString([]byte(inner)) + `"`
+	for i := range 8 {
+		h = (h ^ uint64(byte(r.ver>>(8*i)))) * prime
+	}
+	var sum [8]byte
+	for i := range 8 {
+		sum[i] = byte(h >> (56 - 8*i))
+	}
+	var inner [64]byte
+	in := append(inner[:0], "'44;"...)
+	in = base64.StdEncoding.AppendEncode(in, sum[:])
+	in = append(in, "1;"...)
+	in = strconv.AppendUint(in, r.ver, 10)
+	in = append(in, ";'"...)
+	dst = append(dst, `W/"`...)
+	dst = base64.StdEncoding.AppendEncode(dst, in)
+	return append(dst, '"')
 }
 
 // appendJSONValue writes one field value as BC does (decimals as JSON numbers).
@@ -81,8 +97,15 @@ func writeRecord(buf *bytes.Buffer, t *table, r *row, sel []int, ctx string, ext
 		appendJSONString(buf, ctx)
 		buf.WriteByte(',')
 	}
-	buf.WriteString(`"@odata.etag":`)
-	appendJSONString(buf, etag(r))
+	buf.WriteString(`"@odata.etag":"`)
+	var tag [96]byte
+	for _, c := range appendETag(tag[:0], r) {
+		if c == '"' {
+			buf.WriteByte('\\')
+		}
+		buf.WriteByte(c)
+	}
+	buf.WriteByte('"')
 	write := func(i int) {
 		f := t.set.fields[i]
 		buf.WriteString(`,"`)
