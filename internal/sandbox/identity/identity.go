@@ -85,19 +85,28 @@ type Issuer struct {
 	mu      sync.RWMutex
 	clients map[string]client
 	users   map[string]user // keyed by lower-cased user name
+
+	// verified caches the claims of tokens whose signature checked out:
+	// clients reuse one token for an hour, and every simulator request
+	// verifies it.
+	verifiedMu sync.RWMutex
+	verified   map[string]tokenClaims
 }
+
+const verifiedCacheSize = 4096
 
 // New returns an Issuer with no clients or users except the well-known
 // sample public client.
 func New(opts Options) *Issuer {
 	i := &Issuer{
-		log:     opts.Logger,
-		clock:   opts.Clock,
-		ttl:     opts.TTL,
-		tenant:  opts.Tenant,
-		key:     opts.Key,
-		clients: map[string]client{},
-		users:   map[string]user{},
+		log:      opts.Logger,
+		clock:    opts.Clock,
+		ttl:      opts.TTL,
+		tenant:   opts.Tenant,
+		key:      opts.Key,
+		clients:  map[string]client{},
+		users:    map[string]user{},
+		verified: map[string]tokenClaims{},
 	}
 	if i.log == nil {
 		i.log = slog.New(slog.DiscardHandler)
@@ -233,9 +242,20 @@ func (i *Issuer) parse(token string) (tokenClaims, error) {
 // case-insensitively, as Entra ID resource ids do. With ErrExpired or
 // ErrWrongAudience the decoded claims are returned too, for logging.
 func (i *Issuer) Verify(token, audience string) (Claims, error) {
-	c, err := i.parse(token)
-	if err != nil {
-		return Claims{}, err
+	i.verifiedMu.RLock()
+	c, ok := i.verified[token]
+	i.verifiedMu.RUnlock()
+	if !ok {
+		var err error
+		if c, err = i.parse(token); err != nil {
+			return Claims{}, err
+		}
+		i.verifiedMu.Lock()
+		if len(i.verified) >= verifiedCacheSize {
+			clear(i.verified) // bounded; a miss only costs one HMAC
+		}
+		i.verified[token] = c
+		i.verifiedMu.Unlock()
 	}
 	if c.Refresh {
 		return Claims{}, fmt.Errorf("%w: a refresh token cannot be used as an access token", ErrInvalidToken)
