@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"golang.org/x/oauth2"
@@ -102,10 +103,11 @@ func TestLimitsThrottle(t *testing.T) {
 	t.Parallel()
 	// Every request is slow, so BC's 5 running + 95 queued fill up and
 	// the next requests of the same user are refused with 429.
-	b := setup(t, Options{Seed: "none", Limits: []string{LimitsBC, LimitsDataverse}, Faults: "slow=1,slow-delay=3s"})
+	b := setup(t, Options{Seed: "none", Limits: []string{LimitsBC, LimitsDataverse}, Faults: "slow=1,slow-delay=5s"})
 	r := b.ready
 	require.Equal(t, []string{LimitsBC, LimitsDataverse}, r.Limits)
-	ctx, cancel := context.WithCancel(context.Background())
+	// The first 429 cancels the rest; the timeout only bounds a failing run.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	erp := (&clientcredentials.Config{ClientID: r.ERPClientID, ClientSecret: r.ERPClientSecret, TokenURL: r.TokenURL,
 		Scopes: []string{r.ERPScope}}).Client(ctx)
