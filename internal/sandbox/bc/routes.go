@@ -101,6 +101,7 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request, root apiRoot, seg [
 		return
 	}
 	defer release()
+	s.log.Debug("bc: request", "method", r.Method, "path", r.URL.Path, "user", user)
 	s.serveAPI(w, r, root, strings.Join(rest, "/"), nil)
 }
 
