@@ -20,7 +20,7 @@ type Query struct {
 	Filter  string
 	OrderBy string
 	Expand  string
-	Top     int  // 0 = absent
+	Top     int  // 0 = absent; a $top read is not paged: do not combine with a smaller PageSize
 	Count   bool // ask for @odata.count (capped at 5,000 by the service)
 	// PageSize is sent as Prefer: odata.maxpagesize (0 = the service's 5,000).
 	PageSize int
