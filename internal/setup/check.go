@@ -273,31 +273,40 @@ func (r *run) testVersion(ctx context.Context, c ConnectionSetup, crm *dataverse
 		return
 	}
 	r.list.Facts.CRMVersion = v
-	major, minor, err := dataverse.MajorMinor(v)
-	if err != nil {
-		r.fail("crm.version", fmt.Sprintf("the CRM reports version %q, which is not major.minor", v), "check that crm.url is a Dynamics 365 / Dataverse organisation")
-		return
-	}
-	api := c.CRM.APIVersion
-	if api == "" {
-		api = "9.2"
-	}
-	amaj, amin, _ := dataverse.MajorMinor(api + ".0")
-	if major != amaj || minor < amin {
-		var ok []string
-		for _, s := range SupportedAPIVersions {
-			if sm, sn, _ := dataverse.MajorMinor(s + ".0"); sm == major && sn <= minor {
-				ok = append(ok, s)
-			}
-		}
-		fix := "this CRM version is not supported by coupler (supported Web API versions: " + strings.Join(SupportedAPIVersions, ", ") + ")"
-		if len(ok) > 0 {
-			fix = "set crm.api-version to " + strings.Join(ok, " or ") + " (run `coupler setup`)"
-		}
-		r.fail("crm.version", fmt.Sprintf("the CRM runs version %s, which does not serve Web API v%s", v, api), fix)
+	if reason, fix := CheckVersion(v, c.CRM.APIVersion); reason != "" {
+		r.fail("crm.version", reason, fix)
 		return
 	}
 	r.pass("crm.version", v)
+}
+
+// CheckVersion says whether a CRM reporting serverVersion (RetrieveVersion)
+// serves Web API apiVersion; when not, the reason and the fix (the API
+// versions it does serve). Empty reason = compatible.
+func CheckVersion(serverVersion, apiVersion string) (reason, fix string) {
+	major, minor, err := dataverse.MajorMinor(serverVersion)
+	if err != nil {
+		return fmt.Sprintf("the CRM reports version %q, which is not major.minor", serverVersion),
+			"check that crm.url is a Dynamics 365 / Dataverse organisation"
+	}
+	if apiVersion == "" {
+		apiVersion = "9.2"
+	}
+	amaj, amin, err := dataverse.MajorMinor(apiVersion + ".0")
+	if err == nil && major == amaj && minor >= amin {
+		return "", ""
+	}
+	var ok []string
+	for _, s := range SupportedAPIVersions {
+		if sm, sn, _ := dataverse.MajorMinor(s + ".0"); sm == major && sn <= minor {
+			ok = append(ok, s)
+		}
+	}
+	fix = "this CRM version is not supported by coupler (supported Web API versions: " + strings.Join(SupportedAPIVersions, ", ") + ")"
+	if len(ok) > 0 {
+		fix = "set crm.api-version to " + strings.Join(ok, " or ") + " (run `coupler setup`)"
+	}
+	return fmt.Sprintf("the CRM runs version %s, which does not serve Web API v%s", serverVersion, apiVersion), fix
 }
 
 func (r *run) testSolution(ctx context.Context, c ConnectionSetup, crm *dataverse.Client) {

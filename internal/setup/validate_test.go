@@ -191,3 +191,19 @@ func TestAnswersFromRoundTrip(t *testing.T) {
 	require.Equal(t, first.Setup, again.Setup)
 	require.Empty(t, again.Secrets, "no secret is re-entered")
 }
+
+func TestCheckVersion(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ server, api, reason, fix string }{
+		{"9.2.25113.00171", "9.2", "", ""},
+		{"9.2.25113.00171", "9.0", "", ""},
+		{"9.1.0.14134", "9.2", "the CRM runs version 9.1.0.14134, which does not serve Web API v9.2", "set crm.api-version to 9.0 or 9.1 (run `coupler setup`)"},
+		{"8.2.2.112", "9.2", "the CRM runs version 8.2.2.112, which does not serve Web API v9.2", "this CRM version is not supported by coupler (supported Web API versions: 9.0, 9.1, 9.2)"},
+		{"banana", "9.2", `the CRM reports version "banana", which is not major.minor`, "check that crm.url is a Dynamics 365 / Dataverse organisation"},
+	}
+	for _, tt := range tests {
+		reason, fix := setup.CheckVersion(tt.server, tt.api)
+		require.Equal(t, tt.reason, reason, tt.server)
+		require.Equal(t, tt.fix, fix, tt.server)
+	}
+}
