@@ -151,10 +151,12 @@ func BenchmarkMillionCustomers(b *testing.B) {
 		runtime.GC()
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
+		cpu := cpuTime()
 		s, err := New(Options{Identity: identity.New(identity.Options{}), Seed: "demo", Scale: 1_000_000})
 		if err != nil {
 			b.Fatal(err)
 		}
+		b.ReportMetric((cpuTime() - cpu).Seconds(), "seed-cpu-s")
 		runtime.GC()
 		runtime.ReadMemStats(&after)
 		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/(1<<20), "heapMB")
