@@ -75,6 +75,12 @@ func (c *Client) Batch(ctx context.Context, reqs []BatchRequest, opt BatchOption
 	}
 	parts := make([]odata.BatchRequest, len(reqs))
 	csBoundary := map[string]string{}
+	taken := map[string]bool{}
+	for _, r := range reqs {
+		if r.ContentID != "" {
+			taken[r.ContentID] = true
+		}
+	}
 	idempotent := true
 	prevCS := ""
 	for i, r := range reqs {
@@ -96,7 +102,13 @@ func (c *Client) Batch(ctx context.Context, reqs []BatchRequest, opt BatchOption
 			}
 			p.ChangeSet = b
 			if p.ContentID == "" {
-				p.ContentID = strconv.Itoa(i + 1)
+				// Unique within the batch, never one the caller chose.
+				for n := i + 1; ; n += len(reqs) {
+					if id := strconv.Itoa(n); !taken[id] {
+						p.ContentID, taken[id] = id, true
+						break
+					}
+				}
 			}
 		}
 		prevCS = r.ChangeSet

@@ -419,3 +419,26 @@ func TestSimAnnotationsAndDeltaPaging(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, total, rows)
 }
+
+func TestSimBatchContentIDsNeverCollide(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	ctx := context.Background()
+	res, err := f.c.Batch(ctx, []BatchRequest{
+		{Method: http.MethodPost, Path: "accounts", Body: map[string]any{"name": "Auto id"}, ChangeSet: "cs"},
+		{Method: http.MethodPost, Path: "accounts", Body: map[string]any{"name": "Caller id"}, ChangeSet: "cs", ContentID: "1"},
+		{Method: http.MethodPost, Path: "contacts", ChangeSet: "cs",
+			Body: map[string]any{"lastname": "Bound", "parentcustomerid_account@odata.bind": "$1"}},
+	}, BatchOptions{})
+	require.NoError(t, err)
+	for i, r := range res {
+		require.NoError(t, r.Err, "request %d", i)
+	}
+	require.NotEqual(t, res[0].EntityID, res[1].EntityID)
+	auto, err := f.c.Retrieve(ctx, "accounts", ID(res[0].EntityID), "name")
+	require.NoError(t, err)
+	require.Equal(t, "Auto id", auto.String("name"), "results map back to their own requests")
+	c, err := f.c.Retrieve(ctx, "contacts", ID(res[2].EntityID), "_parentcustomerid_value")
+	require.NoError(t, err)
+	require.Equal(t, res[1].EntityID, c.String("_parentcustomerid_value"), "$1 is the caller's Content-ID")
+}
