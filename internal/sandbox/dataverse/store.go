@@ -102,59 +102,69 @@ func (r *row) with(vals map[int]any) *row {
 }
 
 // posting is the set of row ids holding one index key. Most keys (names, numbers, e-mails,
-// parent records) hold one row, stored inline; larger sets keep positions so that removal
-// stays O(1).
+// parent records) hold one row, stored inline in 24 bytes; larger sets move to a postingSet,
+// which keeps positions so that removal stays O(1).
 type posting struct {
-	one uuid.UUID
-	n   int // number of ids
+	one  uuid.UUID
+	more *postingSet
+}
+
+type postingSet struct {
 	ids []uuid.UUID
 	pos map[uuid.UUID]int
 }
 
 const postingPosThreshold = 32
 
-func (p *posting) list() []uuid.UUID {
-	if p.n == 1 {
-		return []uuid.UUID{p.one}
+func (p posting) empty() bool { return p.more == nil && p.one == uuid.Nil }
+
+func (p posting) list() []uuid.UUID {
+	if p.more != nil {
+		return p.more.ids
 	}
-	return p.ids
+	if p.one == uuid.Nil {
+		return nil
+	}
+	return []uuid.UUID{p.one}
 }
 
 func (p *posting) add(id uuid.UUID) {
-	p.n++
-	if p.n == 1 {
+	switch {
+	case p.more == nil && p.one == uuid.Nil:
 		p.one = id
 		return
+	case p.more == nil:
+		p.more = &postingSet{ids: []uuid.UUID{p.one}}
+		p.one = uuid.Nil
 	}
-	if p.n == 2 {
-		p.ids = []uuid.UUID{p.one}
-	}
-	p.ids = append(p.ids, id)
-	if p.pos != nil {
-		p.pos[id] = len(p.ids) - 1
-	} else if len(p.ids) > postingPosThreshold {
-		p.pos = make(map[uuid.UUID]int, len(p.ids))
-		for i, x := range p.ids {
-			p.pos[x] = i
+	m := p.more
+	m.ids = append(m.ids, id)
+	if m.pos != nil {
+		m.pos[id] = len(m.ids) - 1
+	} else if len(m.ids) > postingPosThreshold {
+		m.pos = make(map[uuid.UUID]int, len(m.ids))
+		for i, x := range m.ids {
+			m.pos[x] = i
 		}
 	}
 }
 
 func (p *posting) remove(id uuid.UUID) {
-	if p.n == 1 {
+	if p.more == nil {
 		if p.one == id {
-			p.n = 0
+			p.one = uuid.Nil
 		}
 		return
 	}
+	m := p.more
 	i := -1
-	if p.pos != nil {
-		if j, ok := p.pos[id]; ok {
+	if m.pos != nil {
+		if j, ok := m.pos[id]; ok {
 			i = j
-			delete(p.pos, id)
+			delete(m.pos, id)
 		}
 	} else {
-		for j, x := range p.ids {
+		for j, x := range m.ids {
 			if x == id {
 				i = j
 				break
@@ -164,17 +174,18 @@ func (p *posting) remove(id uuid.UUID) {
 	if i < 0 {
 		return
 	}
-	last := len(p.ids) - 1
+	last := len(m.ids) - 1
 	if i != last {
-		p.ids[i] = p.ids[last]
-		if p.pos != nil {
-			p.pos[p.ids[i]] = i
+		m.ids[i] = m.ids[last]
+		if m.pos != nil {
+			m.pos[m.ids[i]] = i
 		}
 	}
-	p.ids = p.ids[:last]
-	p.n--
-	if p.n == 1 {
-		p.one, p.ids, p.pos = p.ids[0], nil, nil
+	m.ids = m.ids[:last]
+	if len(m.ids) == 1 {
+		p.one, p.more = m.ids[0], nil
+	} else if len(m.ids) == 0 {
+		p.more = nil
 	}
 }
 
@@ -271,19 +282,19 @@ func (ix *eqIndex) get(k any) (posting, bool) {
 func (ix *eqIndex) set(k any, p posting) {
 	switch x := k.(type) {
 	case string:
-		if p.n == 0 {
+		if p.empty() {
 			delete(ix.s, x)
 		} else {
 			ix.s[x] = p
 		}
 	case uuid.UUID:
-		if p.n == 0 {
+		if p.empty() {
 			delete(ix.u, x)
 		} else {
 			ix.u[x] = p
 		}
 	default:
-		if p.n == 0 {
+		if p.empty() {
 			delete(ix.o, k)
 		} else {
 			ix.o[k] = p
