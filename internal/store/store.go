@@ -59,6 +59,19 @@ type ErrorFilter struct {
 	Limit    int
 }
 
+// APIToken is one REST API token of a user. Only the SHA-256 of the token
+// (hex) is stored; Prefix (its first characters) lets a user tell tokens
+// apart without the store holding anything usable.
+type APIToken struct {
+	ID         int64
+	UserID     int64
+	Name       string
+	Hash       string
+	Prefix     string
+	CreatedAt  time.Time
+	LastUsedAt time.Time // zero until first used
+}
+
 // Store is everything coupler persists.
 type Store interface {
 	// Settings are small named values (e.g. encryption state).
@@ -110,6 +123,15 @@ type Store interface {
 	GetUser(ctx context.Context, id int64) (users.User, error)
 	GetUserByEmail(ctx context.Context, email string) (users.User, error)
 	ListUsers(ctx context.Context) ([]users.User, error)
+
+	// API tokens: GetAPITokenByHash returns ErrNotFound for an unknown
+	// hash; TouchAPIToken records a use; DeleteAPIToken removes a token of
+	// that user only (ErrNotFound otherwise).
+	CreateAPIToken(ctx context.Context, t APIToken) (APIToken, error)
+	GetAPITokenByHash(ctx context.Context, hash string) (APIToken, error)
+	ListAPITokens(ctx context.Context, userID int64) ([]APIToken, error)
+	TouchAPIToken(ctx context.Context, id int64, at time.Time) error
+	DeleteAPIToken(ctx context.Context, userID, id int64) error
 
 	// InTx runs fn with a Store whose writes commit together or not at all.
 	InTx(ctx context.Context, fn func(ctx context.Context, tx Store) error) error

@@ -42,6 +42,7 @@ func Run(t *testing.T, open Opener) {
 		"Cursors":           testCursors,
 		"Intents":           testIntents,
 		"Users":             testUsers,
+		"APITokens":         testAPITokens,
 		"InTx":              testInTx,
 		"InTxConflict":      testInTxConflict,
 		"PingDialect":       testPingDialect,
