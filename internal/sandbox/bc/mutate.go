@@ -111,8 +111,41 @@ func (c *company) remove(u *undo, t *table, r *row) *apiError {
 	return nil
 }
 
+// refFields are lookups BC validates against their tables when set.
+var refFields = []struct{ field, set, label, key string }{
+	{"paymentTermsId", "paymentTerms", "Payment Terms", "SystemId"},
+	{"shipmentMethodId", "shipmentMethods", "Shipment Method", "SystemId"},
+	{"salespersonCode", "salespeoplePurchasers", "Salesperson/Purchaser", "Code"},
+	{"salesperson", "salespeoplePurchasers", "Salesperson/Purchaser", "Code"},
+}
+
+func (c *company) checkRefs(t *table, vals map[int]any) *apiError {
+	for _, rf := range refFields {
+		i, ok := t.set.index[rf.field]
+		if !ok {
+			continue
+		}
+		v, _ := vals[i].(string)
+		if v == "" || v == emptyGUID {
+			continue
+		}
+		rt := c.tables[rf.set]
+		found := rt.rows[v] != nil
+		if rf.key == "Code" {
+			found = rt.byNumber[v] != nil
+		}
+		if !found {
+			return errf(http.StatusNotFound, codeRecordNotFound, "The %s does not exist. Identification fields and values: %s='%s'", rf.label, rf.key, v)
+		}
+	}
+	return nil
+}
+
 func (c *company) beforeInsert(u *undo, t *table, vals map[int]any, parent *row) *apiError {
 	s := t.set
+	if err := c.checkRefs(t, vals); err != nil {
+		return err
+	}
 	str := func(name string) string { v, _ := vals[s.index[name]].(string); return v }
 	put := func(name string, v any) { vals[s.index[name]] = v }
 	switch s.name {
@@ -187,6 +220,9 @@ func (c *company) afterInsert(u *undo, t *table, r *row, nested json.RawMessage)
 
 func (c *company) beforeUpdate(u *undo, t *table, r *row, vals map[int]any) *apiError {
 	s := t.set
+	if err := c.checkRefs(t, vals); err != nil {
+		return err
+	}
 	has := func(name string) bool { _, ok := vals[s.index[name]]; return ok }
 	switch s.name {
 	case "customers", "vendors", "items", "contacts":

@@ -56,6 +56,8 @@ func TestWriteValidation(t *testing.T) {
 		{"inventory on insert", "items", `{"displayName":"x","inventory":5}`, 400, "Application_DialogException", "Inventory cannot be changed during on insert."},
 		{"currency unknown", "customers", `{"displayName":"x","currencyCode":"XXX"}`, 400, "Application_DialogException", "The Currency does not exist"},
 		{"ledger read only", "itemLedgerEntries", `{"quantity":1}`, 405, "BadRequest_MethodNotAllowed", "'POST' requests for 'itemLedgerEntries'"},
+		{"unknown salesperson", "customers", `{"displayName":"x","salespersonCode":"BC2"}`, 404, "Internal_RecordNotFound", "The Salesperson/Purchaser does not exist. Identification fields and values: Code='BC2'"},
+		{"unknown payment terms", "customers", `{"displayName":"x","paymentTermsId":"` + emptyGUID[:35] + `1"}`, 404, "Internal_RecordNotFound", "The Payment Terms does not exist."},
 		{"not json", "customers", `not json`, 400, "BadRequest", "Invalid Request Body"},
 	}
 	for _, tc := range tests {
