@@ -1,7 +1,9 @@
 package setup
 
 import (
+	"errors"
 	"net/url"
+	"os"
 	"strings"
 
 	"github.com/coupler/coupler/internal/bc"
@@ -95,6 +97,15 @@ func yesNo(b bool) string {
 func secretField(key, step, label, help, name string, applies func(*Draft) bool, what string) Field {
 	return Field{Key: key, Step: step, Label: label, Help: help, Secret: true, SecretName: name, Applies: applies,
 		Apply: func(d *Draft, v string) (string, error) {
+			if path, ok := strings.CutPrefix(v, "@"); ok && name == SecretCRMCertificate {
+				// A PEM is several lines: read it from a file.
+				b, err := os.ReadFile(strings.TrimSpace(path))
+				if err != nil {
+					return "", &FieldError{Field: key, Value: v, Problem: "cannot be read (" + errors.Unwrap(err).Error() + ")", Fix: "give @/path/to/certificate.pem (with its private key) or the base64 PKCS#12"}
+				}
+				d.Secrets[name] = string(b)
+				return "(set)", nil
+			}
 			if v == "" {
 				if d.Existing[name] {
 					return "(unchanged)", nil
@@ -167,7 +178,7 @@ func Fields() []Field {
 			}},
 		secretField("crm.client-secret", "CRM", "Client secret", "The app registration's secret value; stored encrypted.", SecretCRMClientSecret,
 			func(d *Draft) bool { return crmAuth(d) == AuthClientSecret }, "the application's client secret"),
-		secretField("crm.certificate", "CRM", "Certificate (PEM or base64 PKCS#12, with its private key)", "Stored encrypted.", SecretCRMCertificate,
+		secretField("crm.certificate", "CRM", "Certificate (@file.pem, or base64 PKCS#12, with its private key)", "Stored encrypted.", SecretCRMCertificate,
 			func(d *Draft) bool { return crmAuth(d) == AuthCertificate }, "the application's certificate with its private key"),
 		{Key: "crm.token-url", Step: "CRM", Label: "OAuth token endpoint (empty: discovered from the CRM)", Help: "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token",
 			Applies: func(d *Draft) bool { return crmAuth(d).UsesOAuth() },

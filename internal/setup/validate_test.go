@@ -2,6 +2,8 @@ package setup_test
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -206,4 +208,23 @@ func TestCheckVersion(t *testing.T) {
 		require.Equal(t, tt.reason, reason, tt.server)
 		require.Equal(t, tt.fix, fix, tt.server)
 	}
+}
+
+func TestCertificateFromFile(t *testing.T) {
+	t.Parallel()
+	pem := "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+	path := filepath.Join(t.TempDir(), "app.pem")
+	require.NoError(t, os.WriteFile(path, []byte(pem), 0o600))
+	a := goodAnswers()
+	delete(a, "crm.user")
+	delete(a, "crm.password")
+	a["crm.auth-type"], a["crm.client-id"], a["crm.certificate"] = "Certificate", "9d2b2f0e-1111-4222-8333-944455556666", "@"+path
+	d, err := build(t, a)
+	require.NoError(t, err)
+	require.Equal(t, pem, d.Secrets[setup.SecretCRMCertificate])
+	require.Contains(t, d.Setup.CRM.ConnectionString, "Certificate={CERTIFICATE}")
+
+	a["crm.certificate"] = "@/nonexistent/app.pem"
+	_, err = build(t, a)
+	require.EqualError(t, err, `crm.certificate "@/nonexistent/app.pem": cannot be read (no such file or directory); give @/path/to/certificate.pem (with its private key) or the base64 PKCS#12`)
 }
