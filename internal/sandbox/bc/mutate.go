@@ -78,6 +78,9 @@ func (c *company) update(u *undo, t *table, r *row, vals map[int]any) *apiError 
 			}
 		}
 		c.set(u, t, r, vals)
+		if s.name == "customers" || s.name == "vendors" {
+			c.updatePartnerContact(u, t, r, vals)
+		}
 	}
 	return c.afterUpdate(u, t, r)
 }
@@ -89,6 +92,8 @@ func (c *company) remove(u *undo, t *table, r *row) *apiError {
 		return errf(http.StatusMethodNotAllowed, codeMethodNotAllowed, "'DELETE' requests for '%s' of EdmType 'Entity' are not allowed within Dynamics 365 Business Central OData web services.", s.name)
 	}
 	switch {
+	case s.name == "customers" && c.openDocuments(r) != "":
+		return dialog("You cannot delete customer %s because there is at least one outstanding %s for this customer.", t.str(r, "number"), c.openDocuments(r))
 	case s.name == "salesInvoices" && isPosted(t, r):
 		return dialog("You cannot delete posted invoice %s.", t.str(r, "number"))
 	case s.parent != "":
@@ -190,6 +195,10 @@ func (c *company) beforeInsert(u *undo, t *table, vals map[int]any, parent *row)
 
 func (c *company) afterInsert(u *undo, t *table, r *row, nested json.RawMessage) *apiError {
 	s := t.set
+	if s.name == "customers" || s.name == "vendors" {
+		c.createPartnerContact(u, t, r)
+		return nil
+	}
 	if s.lines == "" {
 		if s.parent != "" {
 			ht, h := c.lookup(s.parent, t.str(r, "documentId"))

@@ -56,6 +56,7 @@ func (c *company) seedScale(n int) error {
 		kv[kp("addressLine1")], kv[kp("city")], kv[kp("postalCode")] = addr, loc.city, loc.post
 		kv[kp("country")], kv[kp("email")], kv[kp("searchName")] = loc.country, email, name
 		c.insertSlice(cont, seedID("contacts", cno), kv)
+		c.contactOf["customers/"+seedID("customers", no)] = cno
 		c.primaryContact[no] = person
 	}
 	items := c.tables["items"]

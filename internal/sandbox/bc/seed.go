@@ -171,6 +171,7 @@ func (c *company) seedPartner(set string, r map[string]any) error {
 	}
 	ct := c.tables["contacts"]
 	co.vals[ct.set.index["contactBusinessRelation"]] = rel
+	c.linkContact(nil, set, seedID(set, no), ct.str(co, "number"))
 	if contact != "" {
 		p, err := c.seedContact("Person", contact, ct.str(co, "number"), r, email)
 		if err != nil {

@@ -16,6 +16,7 @@ type snapshot struct {
 	Series         map[string]int64
 	NextEntry      int64
 	PrimaryContact map[string]string
+	ContactOf      map[string]string
 	ETagVersion    uint64
 }
 
@@ -34,7 +35,7 @@ func (s *Server) SaveSnapshot(w io.Writer) error {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	snap := snapshot{Version: snapshotVersion, CompanyID: c.id, Tables: map[string][]snapRow{},
-		Series: maps.Clone(c.series), NextEntry: c.nextEntry, PrimaryContact: c.primaryContact, ETagVersion: s.ver.Load()}
+		Series: maps.Clone(c.series), NextEntry: c.nextEntry, PrimaryContact: c.primaryContact, ContactOf: c.contactOf, ETagVersion: s.ver.Load()}
 	for name, t := range c.tables {
 		rows := make([]snapRow, 0, len(t.rows))
 		for _, r := range t.sorted() {
@@ -96,6 +97,9 @@ func (s *Server) LoadSnapshot(r io.Reader) error {
 	}
 	c.tables, c.inventory, c.series, c.nextEntry, c.primaryContact = fresh.tables, fresh.inventory, fresh.series, fresh.nextEntry, fresh.primaryContact
 	c.balance = fresh.balance
+	if snap.ContactOf != nil {
+		c.contactOf = snap.ContactOf
+	}
 	ct := c.tables["customers"]
 	ct.computed = map[int]func(*row) any{ct.set.index["balanceDue"]: func(r *row) any { return round2(c.balance[r.id]) }}
 	// the items' inventory FlowField must read this company's totals

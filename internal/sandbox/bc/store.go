@@ -242,6 +242,7 @@ type company struct {
 	created               time.Time
 	lcy                   string            // local currency code
 	primaryContact        map[string]string // customer number → primary contact's name
+	contactOf             map[string]string // "customers/{id}" or "vendors/{id}" → company contact number
 
 	mu        sync.RWMutex
 	tables    map[string]*table

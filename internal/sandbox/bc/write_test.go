@@ -210,3 +210,27 @@ func TestInventoryPatchPostsAdjustment(t *testing.T) {
 	require.Equal(t, "Negative_x0020_Adjmt_x002E_", les[0]["entryType"])
 	require.InDelta(t, -20, les[0]["quantity"], 1e-9)
 }
+
+func TestCustomerKeepsItsContact(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	c := e.do("POST", "customers", `{"displayName":"Northwind Traders","email":"info@northwind.example","city":"Bath"}`).json(t)
+	ks := e.do("GET", "contacts?$filter=companyName eq 'Northwind Traders'", "").values(t)
+	require.Len(t, ks, 1)
+	require.Equal(t, "CT000023", ks[0]["number"])
+	require.Equal(t, "Company", ks[0]["type"])
+	require.Equal(t, "Customer", ks[0]["contactBusinessRelation"])
+	require.Equal(t, "info@northwind.example", ks[0]["email"])
+	r := e.do("PATCH", "customers("+c["id"].(string)+")", `{"email":"sales@northwind.example","creditLimit":100}`, "If-Match", "*")
+	require.Equal(t, http.StatusOK, r.status, string(r.body))
+	k := e.do("GET", "contacts("+ks[0]["id"].(string)+")", "").json(t)
+	require.Equal(t, "sales@northwind.example", k["email"])
+	// a demo customer's contact follows too
+	r = e.do("PATCH", "customers("+seedID("customers", "50000")+")", `{"displayName":"Relecloud Ltd"}`, "If-Match", "*")
+	require.Equal(t, http.StatusOK, r.status)
+	require.Len(t, e.do("GET", "contacts?$filter=displayName eq 'Relecloud Ltd'", "").values(t), 1)
+	// a customer with open documents cannot be deleted
+	r = e.do("DELETE", "customers("+seedID("customers", "10000")+")", "", "If-Match", "*")
+	require.Equal(t, http.StatusBadRequest, r.status)
+	require.Contains(t, r.errMsg(t), "You cannot delete customer 10000 because there is at least one outstanding")
+}
