@@ -141,4 +141,22 @@ type Store interface {
 	// Dialect is "sqlite" or "postgres".
 	Dialect() string
 	Close() error
+
+	// Service keys of the item availability web service (hashes only).
+	CreateServiceKey(ctx context.Context, k ServiceKey) (ServiceKey, error) // ErrConflict on a known hash
+	ListServiceKeys(ctx context.Context) ([]ServiceKey, error)
+	ActiveServiceKeys(ctx context.Context, userName string) ([]ServiceKey, error)
+	RevokeServiceKey(ctx context.Context, id int64, at time.Time) error // ErrNotFound for an unknown or revoked key
+	TouchServiceKey(ctx context.Context, id int64, at time.Time) error
+
+	// Documents record CRM orders and quotes turned into ERP documents.
+	// ClaimDocument takes the document for one worker until leaseUntil: it
+	// creates a pending row from d, or leases the existing row (whatever its
+	// state) when no other lease is running, and returns the row as it was
+	// before (State "" for a new one); ErrConflict while another worker
+	// holds it. PutDocument with a zero LeaseUntil releases it.
+	ClaimDocument(ctx context.Context, d Document, leaseUntil time.Time) (Document, error)
+	PutDocument(ctx context.Context, d Document) error
+	GetDocument(ctx context.Context, kind, crmID string) (Document, error)
+	ListDocuments(ctx context.Context, f DocumentFilter) ([]Document, error)
 }

@@ -43,6 +43,8 @@ func Run(t *testing.T, open Opener) {
 		"Intents":           testIntents,
 		"Users":             testUsers,
 		"APITokens":         testAPITokens,
+		"ServiceKeys":       testServiceKeys,
+		"Documents":         testDocuments,
 		"InTx":              testInTx,
 		"InTxConflict":      testInTxConflict,
 		"PingDialect":       testPingDialect,
