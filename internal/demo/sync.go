@@ -3,6 +3,7 @@ package demo
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -172,7 +173,7 @@ func incremental(ctx context.Context, eng *syncer.Engine, r sandbox.Ready, p *pr
 	}
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("edit customer 10000 in the sandbox ERP: %s", resp.Status)
+		return nil, fmt.Errorf("the sandbox ERP refused the edit of customer 10000: %s", resp.Status)
 	}
 	p.say("ERP: customer 10000 Adatum Corporation, phone → %s", phone)
 
@@ -194,8 +195,11 @@ func incremental(ctx context.Context, eng *syncer.Engine, r sandbox.Ready, p *pr
 			}
 			return nil
 		})
-	if err != nil || accID == "" {
-		return nil, fmt.Errorf("find the CRM account of customer 20000 (err %v)", err)
+	if err != nil {
+		return nil, fmt.Errorf("find the CRM account of customer 20000: %w", err)
+	}
+	if accID == "" {
+		return nil, errors.New("the sandbox CRM has no account numbered 20000 after the full synchronisation")
 	}
 	const site = "https://www.treyresearch.example"
 	if err := admin.Update(ctx, "accounts", dataverse.ID(accID), map[string]any{"websiteurl": site}, ""); err != nil {
