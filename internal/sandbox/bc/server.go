@@ -110,7 +110,7 @@ func New(opts Options) (*Server, error) {
 	}
 	s.company = c
 	s.creds = Credentials{
-		ClientID: seedID("applications", "coupler"), ClientSecret: randomSecret(30),
+		ClientID: seedID("applications", "coupler"), ClientSecret: randomClientSecret(),
 		Tenant: opts.Identity.Tenant(), Environment: env, CompanyID: c.id, CompanyName: c.name,
 		User: "ADMIN", WebServiceKey: randomSecret(32), Instance: inst, Scope: Audience + "/.default",
 	}
@@ -121,6 +121,14 @@ func New(opts Options) (*Server, error) {
 	return s, nil
 }
 
+// randomClientSecret looks like an Entra ID secret: 40 URL-safe characters.
+func randomClientSecret() string {
+	b := make([]byte, 30)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// randomSecret is standard base64 (a 32-byte web service access key gives BC's 44 characters).
 func randomSecret(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b) // never fails (Go 1.24+)
