@@ -3,6 +3,7 @@ package bc
 import (
 	"encoding/xml"
 	"net/http"
+	"slices"
 	"strconv"
 	"testing"
 
@@ -329,4 +330,20 @@ func TestAutomationUsers(t *testing.T) {
 	require.Equal(t, http.StatusMethodNotAllowed, e.do("POST", base, `{"userName":"X"}`).status)
 	require.Equal(t, http.StatusMethodNotAllowed, e.do("DELETE", base+"("+id+")", "", "If-Match", "*").status)
 	require.Equal(t, http.StatusNotFound, e.do("GET", e.comp+"/users", "").status)
+}
+
+func TestOrderKeptOnInsert(t *testing.T) {
+	t.Parallel()
+	e := setup(t, func(o *Options) { o.Scale = 50 })
+	for _, n := range []string{"S0000010A", "00005", "99999"} {
+		r := e.do("POST", "customers", `{"number":"`+n+`","displayName":"x"}`)
+		require.Equal(t, http.StatusCreated, r.status, string(r.body))
+	}
+	require.False(t, e.srv.company.tables["customers"].dirty)
+	var got []string
+	for _, v := range e.do("GET", "customers?$select=number", "").values(t) {
+		got = append(got, v["number"].(string))
+	}
+	require.True(t, slices.IsSorted(got), "%v", got)
+	require.Len(t, got, 58)
 }

@@ -180,10 +180,14 @@ func (t *table) add(r *row) {
 		t.dead--
 		return
 	}
-	if n := len(t.order); !t.dirty && n > 0 && t.less(t.order[n-1], r) >= 0 {
-		t.dirty = true
-	}
 	r.listed = true
+	if n := len(t.order); !t.dirty && n > 0 && t.less(t.order[n-1], r) > 0 {
+		// out of order (e.g. C00010 among S0000001…): insert in place, a memmove of
+		// pointers, rather than re-sorting a million rows on the next read
+		i, _ := slices.BinarySearchFunc(t.order, r, t.less)
+		t.order = slices.Insert(t.order, i, r)
+		return
+	}
 	t.order = append(t.order, r)
 }
 
