@@ -193,6 +193,13 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, base, ctxBase stri
 		}
 	}
 	ordered := len(p.q.OrderBy) > 0
+	countAll := -1 // @odata.count covers every match, not only those after the $skiptoken
+	if p.q.Count && !ordered && p.q.SkipToken != "" {
+		if countAll, aerr = p.count(t, rows); aerr != nil {
+			writeAPIError(w, aerr)
+			return
+		}
+	}
 	if !ordered && p.q.SkipToken != "" {
 		// resume after the last key sent: rows are in primary-key order
 		i, _ := slices.BinarySearchFunc(rows, st, func(x *row, k skipToken) int {
@@ -265,6 +272,9 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, base, ctxBase stri
 	b.WriteString(`{"@odata.context":`)
 	appendJSONString(b, ctx)
 	if p.q.Count {
+		if countAll >= 0 {
+			total = countAll
+		}
 		b.WriteString(`,"@odata.count":` + strconv.Itoa(total))
 	}
 	b.WriteString(`,"value":[`)
@@ -391,6 +401,17 @@ func (s *Server) count(w http.ResponseWriter, r *http.Request, tg target, tx *tx
 		writeAPIError(w, dialog("You must specify an Id or a Document Id to get the lines."))
 		return
 	}
+	n, aerr := p.count(t, rows)
+	if aerr != nil {
+		writeAPIError(w, aerr)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain")
+	_, _ = w.Write([]byte(strconv.Itoa(n)))
+}
+
+// count counts the live rows matching the filter.
+func (p *readPlan) count(t *table, rows []*row) (int, *apiError) {
 	n := 0
 	for _, x := range rows {
 		if x.deleted {
@@ -398,13 +419,11 @@ func (s *Server) count(w http.ResponseWriter, r *http.Request, tg target, tx *tx
 		}
 		ok, aerr := p.match(t, x)
 		if aerr != nil {
-			writeAPIError(w, aerr)
-			return
+			return 0, aerr
 		}
 		if ok {
 			n++
 		}
 	}
-	w.Header().Set("Content-Type", "text/plain")
-	_, _ = w.Write([]byte(strconv.Itoa(n)))
+	return n, nil
 }

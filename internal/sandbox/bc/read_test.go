@@ -178,7 +178,7 @@ func TestSelectCountExpandAndSingle(t *testing.T) {
 func TestPaging(t *testing.T) {
 	t.Parallel()
 	e := setup(t, func(o *Options) { o.Scale = 95 })
-	next := "customers?$select=number"
+	next := "customers?$select=number&$count=true"
 	seen := map[string]bool{}
 	pages := 0
 	for next != "" && pages < 50 {
@@ -191,6 +191,7 @@ func TestPaging(t *testing.T) {
 			seen[n] = true
 		}
 		pages++
+		require.EqualValues(t, 100, r.json(t)["@odata.count"])
 		next, _ = r.json(t)["@odata.nextLink"].(string)
 		if next != "" {
 			require.Contains(t, next, "$skiptoken=")
