@@ -1,0 +1,130 @@
+package orders
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	"github.com/coupler/coupler/internal/dataverse"
+	"github.com/coupler/coupler/internal/odata"
+)
+
+// crmOrder is what coupler reads of a CRM salesorder (or quote).
+type crmOrder struct {
+	ID, Number, Name       string
+	CustomerID, CustomerIs string // account or contact
+	CurrencyID             string
+	RequestDeliveryBy      string
+	Discount, Freight      float64
+	ShipTo                 map[string]string
+	Revision               int
+	State                  int
+	Lines                  []crmLine
+	Notes                  []crmNote
+}
+
+type crmLine struct {
+	ProductID, WriteIn        string
+	Quantity, Price, Discount float64
+	Seq                       int
+}
+
+type crmNote struct{ Subject, Text string }
+
+var orderColumns = []string{"salesorderid", "ordernumber", "name", "_customerid_value", "_transactioncurrencyid_value",
+	"requestdeliveryby", "discountamount", "freightamount", "statecode",
+	"shipto_name", "shipto_line1", "shipto_line2", "shipto_city", "shipto_stateorprovince", "shipto_postalcode", "shipto_country"}
+
+func num(r dataverse.Record, col string) float64 {
+	switch v := r[col].(type) {
+	case json.Number:
+		f, _ := v.Float64()
+		return f
+	case float64:
+		return v
+	}
+	return 0
+}
+
+func parseOrder(r dataverse.Record, idCol, numberCol string) crmOrder {
+	o := crmOrder{ID: r.String(idCol), Number: r.String(numberCol), Name: r.String("name"),
+		CustomerID: r.String("_customerid_value"), CustomerIs: r.String("_customerid_value@Microsoft.Dynamics.CRM.lookuplogicalname"),
+		CurrencyID: r.String("_transactioncurrencyid_value"), RequestDeliveryBy: r.String("requestdeliveryby"),
+		Discount: num(r, "discountamount"), Freight: num(r, "freightamount"), Revision: int(num(r, "revisionnumber")),
+		State: int(num(r, "statecode")), ShipTo: map[string]string{}}
+	for _, c := range []string{"name", "line1", "line2", "city", "stateorprovince", "postalcode", "country"} {
+		if v := r.String("shipto_" + c); v != "" {
+			o.ShipTo[c] = v
+		}
+	}
+	return o
+}
+
+// submittedOrders lists CRM orders in state Submitted (1), optionally one by number.
+func (s *Service) submittedOrders(ctx context.Context, number string) ([]crmOrder, error) {
+	f := "statecode eq 1"
+	if number != "" {
+		lit, err := odata.Literal(number)
+		if err != nil {
+			return nil, fmt.Errorf("orders: order number %q: %w", number, err)
+		}
+		f += " and ordernumber eq " + lit
+	}
+	var out []crmOrder
+	for r, err := range s.o.CRM.All(ctx, "salesorders", dataverse.Query{Select: orderColumns, Filter: f, OrderBy: "ordernumber asc",
+		Annotations: "Microsoft.Dynamics.CRM.lookuplogicalname"}) {
+		if err != nil {
+			return nil, fmt.Errorf("orders: list submitted CRM orders: %w", err)
+		}
+		out = append(out, parseOrder(r, "salesorderid", "ordernumber"))
+	}
+	return out, nil
+}
+
+// details reads the lines and notes of a CRM document.
+func (s *Service) details(ctx context.Context, o *crmOrder, lineSet, parentCol, objectCol string) error {
+	q := dataverse.Query{Select: []string{"_productid_value", "productdescription", "quantity", "priceperunit", "manualdiscountamount", "sequencenumber", "lineitemnumber"},
+		Filter: "_" + parentCol + "_value eq " + o.ID, OrderBy: "sequencenumber asc"}
+	for r, err := range s.o.CRM.All(ctx, lineSet, q) {
+		if err != nil {
+			return fmt.Errorf("orders: read lines of CRM %s %s: %w", objectCol, o.Number, err)
+		}
+		o.Lines = append(o.Lines, crmLine{ProductID: r.String("_productid_value"), WriteIn: r.String("productdescription"),
+			Quantity: num(r, "quantity"), Price: num(r, "priceperunit"), Discount: num(r, "manualdiscountamount"), Seq: int(num(r, "sequencenumber"))})
+	}
+	nq := dataverse.Query{Select: []string{"subject", "notetext"}, Filter: "_objectid_value eq " + o.ID, OrderBy: "createdon asc"}
+	for r, err := range s.o.CRM.All(ctx, "annotations", nq) {
+		if err != nil {
+			return fmt.Errorf("orders: read notes of CRM %s %s: %w", objectCol, o.Number, err)
+		}
+		o.Notes = append(o.Notes, crmNote{Subject: r.String("subject"), Text: r.String("notetext")})
+	}
+	return nil
+}
+
+// currencyCode is the ISO code of a CRM transactioncurrency.
+func (s *Service) currencyCode(ctx context.Context, id string) (string, error) {
+	if id == "" {
+		return "", nil
+	}
+	r, err := s.o.CRM.Retrieve(ctx, "transactioncurrencies", dataverse.ID(id), "isocurrencycode")
+	if err != nil {
+		return "", fmt.Errorf("orders: read CRM currency %s: %w", id, err)
+	}
+	return r.String("isocurrencycode"), nil
+}
+
+// post writes a status post on the wall of a CRM order.
+func (s *Service) post(ctx context.Context, orderID, text string) error {
+	_, err := s.o.CRM.Create(ctx, "posts", map[string]any{
+		"regardingobjectid_salesorder@odata.bind": "/salesorders(" + orderID + ")",
+		"text": text, "source": 1, "type": 7,
+	})
+	if err != nil {
+		return fmt.Errorf("orders: post on CRM order %s: %w", orderID, err)
+	}
+	return nil
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
