@@ -170,3 +170,23 @@ func TestSetupFromReadyInProcess(t *testing.T) {
 	require.Contains(t, out.String(), "The connection is enabled.")
 	require.ElementsMatch(t, []string{setup.RoleIntegrationAdministrator, setup.RoleIntegrationUser}, integrationRoles(t, sb.Ready()))
 }
+
+func TestFileAnswers(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	tomlPath := filepath.Join(dir, "setup.toml")
+	require.NoError(t, os.WriteFile(tomlPath, []byte("enable = false\n[crm]\nurl = \"contoso.crm.dynamics.com\"\napi_version = \"9.1\"\n[\"sales-orders\"]\nenabled = true\n"), 0o600))
+	a, err := fileAnswers(tomlPath)
+	require.NoError(t, err)
+	require.Equal(t, setup.Answers{"enable": "no", "crm.url": "contoso.crm.dynamics.com", "crm.api-version": "9.1", "sales-orders.enabled": "yes"}, a)
+
+	jsonPath := filepath.Join(dir, "setup.json")
+	require.NoError(t, os.WriteFile(jsonPath, []byte(`{"crm.url":"x","erp":{"company-id":"y"}}`), 0o600))
+	a, err = fileAnswers(jsonPath)
+	require.NoError(t, err)
+	require.Equal(t, setup.Answers{"crm.url": "x", "erp.company-id": "y"}, a)
+
+	require.NoError(t, os.WriteFile(jsonPath, []byte(`{"crm.url":`), 0o600))
+	_, err = fileAnswers(jsonPath)
+	require.ErrorContains(t, err, "--from-file "+jsonPath+": unexpected end of JSON input")
+}
