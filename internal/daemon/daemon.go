@@ -11,14 +11,22 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/coupler/coupler/internal/config"
 	"github.com/coupler/coupler/internal/jobs"
+	"github.com/coupler/coupler/internal/metrics"
+	"github.com/coupler/coupler/internal/secret"
+	"github.com/coupler/coupler/internal/setup"
 	"github.com/coupler/coupler/internal/store"
 	_ "github.com/coupler/coupler/internal/store/postgres" // store.Open by --database-url
 	_ "github.com/coupler/coupler/internal/store/sqlite"   // store.Open by --data-dir
+	"github.com/coupler/coupler/internal/syncer/syncjobs"
+	"github.com/coupler/coupler/internal/syncer/syncstore"
 	"github.com/coupler/coupler/internal/users"
 	"github.com/coupler/coupler/internal/web"
 )
@@ -28,10 +36,11 @@ type Daemon struct {
 	cfg config.Config
 	log *slog.Logger
 
-	st     store.Store
-	queue  *jobs.Queue
-	ln     net.Listener
-	server *http.Server
+	st      store.Store
+	queue   *jobs.Queue
+	engines *engines
+	ln      net.Listener
+	server  *http.Server
 
 	// wrap, when set (tests), wraps the HTTP handler.
 	wrap func(http.Handler) http.Handler
@@ -59,9 +68,18 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 		return err
 	}
 
+	box, err := secret.New(secret.Options{Store: d.st, DataDir: d.cfg.DataDir, Logger: d.log})
+	if err != nil {
+		return err
+	}
+	d.engines = &engines{st: d.st, box: box, log: d.log}
+
 	// Features add their workers and schedules to reg here, before the
 	// queue starts (see jobs.Registry).
 	reg := jobs.NewRegistry()
+	if err := syncjobs.Register(reg, d.engines.get, syncstore.New(d.st), d.log); err != nil {
+		return fmt.Errorf("register the synchronisation jobs: %w", err)
+	}
 	d.queue, err = jobs.New(ctx, d.st, jobs.Options{Logger: d.log, Workers: d.cfg.Sync.Workers, Registry: reg})
 	if err != nil {
 		return err
@@ -70,10 +88,32 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 		return err
 	}
 
+	key, err := sessionKey(ctx, box, d.log)
+	if err != nil {
+		return err
+	}
+	reg2 := prometheus.NewRegistry()
+	if err := metrics.Register(reg2, metrics.Sources{Store: d.st, CRM: d.engines.crmStats, ERP: d.engines.erpStats, Logger: d.log}); err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
+	svc := &setup.Service{Conns: d.st, Secrets: box, NotFound: store.ErrNotFound, Log: d.log,
+		Options: setup.DialOptions{Logger: d.log, Interactive: true}}
+	queue := d.queue
 	h, err := web.New(web.Options{
-		Logger: d.log,
-		Checks: map[string]web.ReadyFunc{"store": d.st.Ping, "jobs": d.queue.Ready},
-		Users:  users.NewService(d.st, d.log, users.KDF{}),
+		Logger:     d.log,
+		Checks:     map[string]web.ReadyFunc{"store": d.st.Ping, "jobs": d.queue.Ready},
+		Users:      users.NewService(d.st, d.log, users.KDF{}),
+		SessionKey: key,
+		Registry:   reg2,
+		Store:      d.st,
+		Setup:      svc,
+		Secrets:    box,
+		Engine:     d.engines.get,
+		Enqueue: func(ctx context.Context, a syncjobs.SyncArgs) (int64, error) {
+			return queue.Insert(ctx, a, nil)
+		},
+		PublicURL:     d.cfg.HTTP.PublicURL,
+		SecureCookies: strings.HasPrefix(d.cfg.HTTP.PublicURL, "https://"),
 	})
 	if err != nil {
 		return fmt.Errorf("web: %w", err)

@@ -20,14 +20,15 @@ var templateFS embed.FS
 var staticFS embed.FS
 
 // pageNames are every view; each is parsed with the layout at start.
-var pageNames = []string{"signin", "home", "error"}
+var pageNames = []string{"signin", "home", "error", "connection", "setup", "sync", "errors", "errordetail",
+	"mappings", "mapping", "couplings", "users", "tokens", "slot"}
 
 type pages struct{ views map[string]*template.Template }
 
 func parsePages() (*pages, error) {
 	p := &pages{views: map[string]*template.Template{}}
 	for _, name := range pageNames {
-		t, err := template.New("layout.html").ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/partials.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("template %s: %w", name, err)
 		}
@@ -46,12 +47,32 @@ type pageData struct {
 	Email     string
 	Next      string
 	NavActive string
+	// Flash is a success message shown at the top of a page.
+	Flash string
+	// Data is the page's own content.
+	Data any
+}
+
+// Can says whether the signed-in user holds at least role (templates show
+// only the buttons a user may press; the handlers enforce it anyway).
+func (d pageData) Can(role string) bool {
+	return d.User != nil && d.User.Role.Can(users.Role(role))
 }
 
 func (p *pages) render(w http.ResponseWriter, name string, d pageData) {
 	var buf bytes.Buffer
 	if err := p.views[name].Execute(&buf, d); err != nil {
 		http.Error(w, "page could not be rendered: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	_, _ = buf.WriteTo(w)
+}
+
+// renderPart executes one named template of a view (an htmx fragment).
+func (p *pages) renderPart(w http.ResponseWriter, view, part string, d pageData) {
+	var buf bytes.Buffer
+	if err := p.views[view].ExecuteTemplate(&buf, part, d); err != nil {
+		http.Error(w, "fragment could not be rendered: "+err.Error(), http.StatusInternalServerError)
 		return
 	}
 	_, _ = buf.WriteTo(w)
@@ -74,6 +95,18 @@ func (h *Handler) view(w http.ResponseWriter, r *http.Request, name string, d pa
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	h.pages.render(w, name, d)
 }
+
+// part answers an htmx request with one fragment of a view.
+func (h *Handler) part(w http.ResponseWriter, r *http.Request, view, part string, d pageData) {
+	d.CSRF = h.sessions.csrfToken(w, r)
+	if u, ok := currentUser(r.Context()); ok {
+		d.User = &u
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	h.pages.renderPart(w, view, part, d)
+}
+
+func isHTMX(r *http.Request) bool { return r.Header.Get("HX-Request") == "true" }
 
 func (h *Handler) signinForm(w http.ResponseWriter, r *http.Request) {
 	h.view(w, r, "signin", pageData{Title: "Sign in", Next: safeNext(r.URL.Query().Get("next"))})

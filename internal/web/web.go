@@ -14,6 +14,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/coupler/coupler/internal/secret"
+	"github.com/coupler/coupler/internal/setup"
+	"github.com/coupler/coupler/internal/store"
+	"github.com/coupler/coupler/internal/syncer/syncjobs"
 	"github.com/coupler/coupler/internal/users"
 )
 
@@ -37,6 +41,19 @@ type Options struct {
 	Registry *prometheus.Registry
 	// Now is the clock (tests inject one).
 	Now func() time.Time
+
+	// Store, Setup and Secrets serve the feature pages and the REST API;
+	// with a nil Store only sign-in and the overview are served.
+	Store   store.Store
+	Setup   *setup.Service
+	Secrets *secret.Box
+	// Engine returns the synchronisation engine of the enabled connection
+	// (syncjobs.ErrDisabled otherwise): coupling and matching use it.
+	Engine syncjobs.EngineFunc
+	// Enqueue puts a "sync now" job on the job queue and returns its id.
+	Enqueue func(ctx context.Context, a syncjobs.SyncArgs) (int64, error)
+	// PublicURL is coupler's own URL (for the availability OData URL).
+	PublicURL string
 }
 
 // Handler holds the dependencies of every route.
@@ -51,6 +68,14 @@ type Handler struct {
 	mux      *http.ServeMux
 	root     http.Handler
 	routes   []Route
+
+	st        store.Store
+	setup     *setup.Service
+	box       *secret.Box
+	engine    syncjobs.EngineFunc
+	enqueue   func(ctx context.Context, a syncjobs.SyncArgs) (int64, error)
+	publicURL string
+	now       func() time.Time
 }
 
 // Route is one registered route and the least role it needs ("" = public).
@@ -84,6 +109,8 @@ func New(opts Options) (*Handler, error) {
 		sessions: &sessions{key: key, ttl: 12 * time.Hour, now: now, secure: opts.SecureCookies},
 		limiter:  newLoginLimiter(6*time.Second, 5),
 		mux:      http.NewServeMux(),
+		st:       opts.Store, setup: opts.Setup, box: opts.Secrets, engine: opts.Engine, enqueue: opts.Enqueue,
+		publicURL: opts.PublicURL, now: now,
 	}
 	h.registerRoutes()
 	h.root = securityHeaders(h.mux)
@@ -133,7 +160,7 @@ func (h *Handler) readyz(w http.ResponseWriter, r *http.Request) {
 // browsers.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, status int, msg string) {
 	if wantsJSON(r) {
-		writeJSON(w, status, map[string]any{"error": map[string]string{"code": http.StatusText(status), "message": msg}})
+		writeJSON(w, status, APIError{Code: errorCode(status), Message: msg})
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")

@@ -1,0 +1,147 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/coupler/coupler/internal/secret"
+	"github.com/coupler/coupler/internal/setup"
+)
+
+// connectionView is what the connection page shows: the setup, which
+// secrets are stored (never their values), encryption at rest, and the
+// last checklist when one was just run.
+type connectionView struct {
+	Conn       setup.ConnectionSetup
+	Exists     bool
+	Secrets    []secretState
+	Encryption secret.Status
+	Checklist  *setup.Checklist
+	Error      string
+}
+
+type secretState struct {
+	Name string
+	Set  bool
+}
+
+func (h *Handler) loadConnection(ctx context.Context) (connectionView, error) {
+	var v connectionView
+	c, err := h.setup.Load(ctx, setup.DefaultName)
+	switch {
+	case errors.Is(err, setup.ErrNoConnection):
+	case err != nil:
+		return v, err
+	default:
+		v.Conn, v.Exists = c, true
+	}
+	set, err := h.setup.ExistingSecrets(ctx, setup.DefaultName)
+	if err != nil {
+		return v, err
+	}
+	for _, n := range setup.SecretNames {
+		v.Secrets = append(v.Secrets, secretState{Name: n, Set: set[n]})
+	}
+	if h.box != nil {
+		if v.Encryption, err = h.box.Status(ctx); err != nil {
+			return v, err
+		}
+	}
+	return v, nil
+}
+
+func (h *Handler) connectionPage(w http.ResponseWriter, r *http.Request, status int, flash string, list *setup.Checklist, problem string) {
+	v, err := h.loadConnection(r.Context())
+	if err != nil {
+		h.fail(w, r, http.StatusInternalServerError, "read the connection: "+err.Error())
+		return
+	}
+	v.Checklist, v.Error = list, problem
+	if status != http.StatusOK {
+		w.WriteHeader(status)
+	}
+	h.view(w, r, "connection", pageData{Title: "Connection", NavActive: "connection", Flash: flash, Data: v})
+}
+
+func (h *Handler) connection(w http.ResponseWriter, r *http.Request) {
+	h.connectionPage(w, r, http.StatusOK, "", nil, "")
+}
+
+// connectionTest runs the checklist; htmx gets the checklist alone.
+func (h *Handler) connectionTest(w http.ResponseWriter, r *http.Request) {
+	list, err := h.setup.Test(r.Context(), setup.DefaultName)
+	if err != nil {
+		h.connectionPage(w, r, statusOf(err), "", nil, err.Error())
+		return
+	}
+	if isHTMX(r) {
+		h.part(w, r, "connection", "checklist", pageData{Data: list})
+		return
+	}
+	h.connectionPage(w, r, http.StatusOK, "", &list, "")
+}
+
+func (h *Handler) connectionEnable(w http.ResponseWriter, r *http.Request) {
+	list, err := h.setup.Enable(r.Context(), setup.DefaultName)
+	if err != nil {
+		h.connectionPage(w, r, statusOf(err), "", &list, err.Error()+": see the checklist")
+		return
+	}
+	h.connectionPage(w, r, http.StatusOK, "The connection is enabled: synchronisation runs on schedule.", &list, "")
+}
+
+func (h *Handler) connectionDisable(w http.ResponseWriter, r *http.Request) {
+	reason := "disabled by " + userName(r)
+	if _, err := h.setup.Disable(r.Context(), setup.DefaultName, reason); err != nil {
+		h.connectionPage(w, r, statusOf(err), "", nil, err.Error())
+		return
+	}
+	h.connectionPage(w, r, http.StatusOK, "The connection is disabled: nothing synchronises; every setting is kept.", nil, "")
+}
+
+func (h *Handler) connectionResetWebClient(w http.ResponseWriter, r *http.Request) {
+	u, err := h.setup.ResetWebClientURL(r.Context(), setup.DefaultName)
+	if err != nil {
+		h.connectionPage(w, r, statusOf(err), "", nil, err.Error())
+		return
+	}
+	h.connectionPage(w, r, http.StatusOK, "Web client URL reset to "+u+".", nil, "")
+}
+
+func (h *Handler) encryptionEnable(w http.ResponseWriter, r *http.Request) {
+	rep, err := h.box.Enable(r.Context())
+	if err != nil {
+		h.connectionPage(w, r, http.StatusInternalServerError, "", nil, "enable encryption: "+err.Error())
+		return
+	}
+	msg := "Encryption at rest is enabled."
+	if rep.KeyCreated {
+		msg += " A key file was created at " + h.box.KeyPath() + ": back it up."
+	}
+	h.connectionPage(w, r, http.StatusOK, msg, nil, "")
+}
+
+func userName(r *http.Request) string {
+	if u, ok := currentUser(r.Context()); ok {
+		return u.Email
+	}
+	if u, ok := apiUser(r.Context()); ok {
+		return u.Email + " (API)"
+	}
+	return "unknown"
+}
+
+// statusOf maps domain errors to HTTP statuses.
+func statusOf(err error) int {
+	var fe *setup.FieldError
+	switch {
+	case errors.Is(err, setup.ErrNoConnection), errors.Is(err, errNotFound):
+		return http.StatusNotFound
+	case errors.As(err, &fe), errors.Is(err, errBadInput):
+		return http.StatusUnprocessableEntity
+	case errors.Is(err, setup.ErrTestFailed), errors.Is(err, errConflict):
+		return http.StatusConflict
+	}
+	return http.StatusInternalServerError
+}
