@@ -120,6 +120,8 @@ step("count", async () => {
   const filter = `startswith(name,'${run} Page')`;
   assert.equal(await api.count({ collection: "accounts", filter }), 7, "$count=true with a filter");
   assert.equal(await api.countAll({ collection: "accounts", filter, select: ["accountid"] }), 7, "countAll over pages");
+  const total = await api.count({ collection: "accounts" });
+  assert.ok(Number.isInteger(total) && total >= 10, `accounts/$count is a number ≥ 10, got ${total}`);
 });
 
 step("batch with a change set", async () => {
