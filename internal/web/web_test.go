@@ -14,6 +14,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/coupler/coupler/internal/logging"
+	"github.com/coupler/coupler/internal/secret"
+	connsetup "github.com/coupler/coupler/internal/setup"
+	"github.com/coupler/coupler/internal/store"
 	"github.com/coupler/coupler/internal/store/sqlite"
 	"github.com/coupler/coupler/internal/users"
 	"github.com/coupler/coupler/internal/web"
@@ -23,6 +26,7 @@ import (
 var cheapKDF = users.KDF{Memory: 1024, Time: 1, Threads: 1}
 
 type testBundle struct {
+	st      store.Store
 	srv     *httptest.Server
 	handler *web.Handler
 	users   *users.Service
@@ -42,11 +46,17 @@ func setup(t *testing.T) *testBundle {
 	require.NoError(t, err)
 	_, err = us.Create(ctx, "viewer@example.com", "Vic Viewer", users.RoleViewer, "correct horse battery")
 	require.NoError(t, err)
-	h, err := web.New(web.Options{Logger: logging.Discard(), Users: us})
+	_, err = us.Create(ctx, "operator@example.com", "Olga Operator", users.RoleOperator, "correct horse battery")
+	require.NoError(t, err)
+	dir := t.TempDir()
+	box, err := secret.New(secret.Options{Store: st, DataDir: dir, Logger: logging.Discard()})
+	require.NoError(t, err)
+	svc := &connsetup.Service{Conns: st, Secrets: box, NotFound: store.ErrNotFound, Log: logging.Discard()}
+	h, err := web.New(web.Options{Logger: logging.Discard(), Users: us, Store: st, Setup: svc, Secrets: box})
 	require.NoError(t, err)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &testBundle{srv: srv, handler: h, users: us}
+	return &testBundle{st: st, srv: srv, handler: h, users: us}
 }
 
 func client(t *testing.T) *http.Client {
@@ -88,14 +98,16 @@ func TestEveryProtectedRouteRefusesStrangers(t *testing.T) {
 		if r.Role == "" {
 			continue
 		}
-		method, path, _ := strings.Cut(r.Pattern, " ")
-		path = strings.ReplaceAll(strings.ReplaceAll(path, "{$}", ""), "{id}", "1")
+		method, path := routePath(r.Pattern)
 		req, err := http.NewRequest(method, b.srv.URL+path, nil)
 		require.NoError(t, err)
 		resp, err := c.Do(req)
 		require.NoError(t, err)
 		resp.Body.Close()
-		if method == http.MethodGet {
+		if strings.HasPrefix(path, "/api/") {
+			require.Equal(t, http.StatusUnauthorized, resp.StatusCode, r.Pattern)
+			require.Contains(t, resp.Header.Get("WWW-Authenticate"), "Bearer", r.Pattern)
+		} else if method == http.MethodGet {
 			require.Equal(t, http.StatusSeeOther, resp.StatusCode, r.Pattern)
 			require.True(t, strings.HasPrefix(resp.Header.Get("Location"), "/signin"), r.Pattern)
 		} else {
@@ -200,4 +212,10 @@ func TestSafeRedirectAfterSignIn(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, "/", resp.Header.Get("Location"))
+}
+
+// routePath turns a pattern into a method and a concrete path.
+func routePath(pattern string) (string, string) {
+	method, path, _ := strings.Cut(pattern, " ")
+	return method, strings.NewReplacer("{$}", "", "{id}", "1", "{name}", "CUSTOMER", "{mapping}", "CUSTOMER", "{erp_id}", "x").Replace(path)
 }
