@@ -1,6 +1,7 @@
 package secret
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -162,13 +163,56 @@ func (b *Box) reencrypt(ctx context.Context, want func(store.Secret) bool) (chan
 		if err != nil {
 			return changed, len(all), err
 		}
+		listed := s
 		s.Value, s.Encrypted, s.KeyID, s.UpdatedAt = ct, true, r.current.id, b.now()
-		if err := b.st.PutSecret(ctx, s); err != nil {
+		wrote, err := b.replace(ctx, listed, s)
+		if err != nil {
 			return changed, len(all), fmt.Errorf("save secret %s/%s: %w", s.Owner, s.Name, err)
 		}
-		changed++
+		if wrote {
+			changed++
+		}
 	}
 	return changed, len(all), nil
+}
+
+// txStore is the store's transaction, when it has one (store.Store does).
+type txStore interface {
+	InTx(ctx context.Context, fn func(ctx context.Context, tx store.Store) error) error
+}
+
+// replace writes next only if the row still holds what was listed, so a
+// rotation never reverts a secret another instance changed meanwhile (that
+// newer row is already under a current key, or the next pass takes it).
+func (b *Box) replace(ctx context.Context, listed, next store.Secret) (bool, error) {
+	same := func(cur store.Secret) bool {
+		return cur.KeyID == listed.KeyID && cur.Encrypted == listed.Encrypted && bytes.Equal(cur.Value, listed.Value)
+	}
+	tx, ok := b.st.(txStore)
+	if !ok {
+		cur, err := b.st.GetSecret(ctx, listed.Owner, listed.Name)
+		if err != nil || !same(cur) {
+			return false, ignoreNotFound(err)
+		}
+		return true, b.st.PutSecret(ctx, next)
+	}
+	wrote := false
+	err := tx.InTx(ctx, func(ctx context.Context, t store.Store) error {
+		cur, err := t.GetSecret(ctx, listed.Owner, listed.Name)
+		if err != nil || !same(cur) {
+			return ignoreNotFound(err)
+		}
+		wrote = true
+		return t.PutSecret(ctx, next)
+	})
+	return wrote, err
+}
+
+func ignoreNotFound(err error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	return err
 }
 
 // Status reports the state, the keys and how secrets are stored.

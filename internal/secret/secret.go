@@ -205,18 +205,31 @@ func (b *Box) Put(ctx context.Context, owner, name, value string) error {
 	}
 	switch state {
 	case StateEnabled:
-		r, err := b.loadRing(false)
-		if err != nil {
-			return b.missingKey(err)
+		// A rotation by another instance may retire the key between the
+		// moment it is read and the moment the row lands; reading the keys
+		// again after the write and redoing it under the new key closes
+		// that window (bounded: rotations are rare).
+		for attempt := 0; attempt < 5; attempt++ {
+			r, err := b.loadRing(attempt > 0)
+			if err != nil {
+				return b.missingKey(err)
+			}
+			ct, err := seal(r.current, owner, name, []byte(value))
+			if err != nil {
+				return err
+			}
+			if err := b.st.PutSecret(ctx, store.Secret{Owner: owner, Name: name, Value: ct, Encrypted: true, KeyID: r.current.id, UpdatedAt: b.now()}); err != nil {
+				return fmt.Errorf("save secret %s/%s: %w", owner, name, err)
+			}
+			fresh, err := b.loadRing(true)
+			if err != nil {
+				return b.missingKey(err)
+			}
+			if fresh.current.id == r.current.id {
+				return nil
+			}
 		}
-		ct, err := seal(r.current, owner, name, []byte(value))
-		if err != nil {
-			return err
-		}
-		if err := b.st.PutSecret(ctx, store.Secret{Owner: owner, Name: name, Value: ct, Encrypted: true, KeyID: r.current.id, UpdatedAt: b.now()}); err != nil {
-			return fmt.Errorf("save secret %s/%s: %w", owner, name, err)
-		}
-		return nil
+		return fmt.Errorf("save secret %s/%s: the encryption key kept changing while saving (several rotations at once?); save it again", owner, name)
 	case StateDeclined:
 		b.log.Warn("secret stored in clear text because encryption was declined; run `coupler encryption enable`", "owner", owner, "name", name)
 		if err := b.st.PutSecret(ctx, store.Secret{Owner: owner, Name: name, Value: []byte(value), UpdatedAt: b.now()}); err != nil {

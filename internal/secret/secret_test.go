@@ -3,11 +3,14 @@ package secret_test
 import (
 	"context"
 	"encoding/base64"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -309,4 +312,67 @@ func BenchmarkPutGet(b *testing.B) {
 		_, err := box.Get(ctx, "default", "crm_password")
 		require.NoError(b, err)
 	}
+}
+
+// TestRotateWhileOthersReadAndWrite: another instance keeps reading and
+// writing during the rotation; none of its calls fails and everything is
+// readable, under the new key, afterwards.
+func TestRotateWhileOthersReadAndWrite(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	a, m, dir := setup(t)
+	_, err := a.Enable(ctx)
+	require.NoError(t, err)
+	for i := range 50 {
+		require.NoError(t, a.Put(ctx, "default", "s"+strconv.Itoa(i), "v"+strconv.Itoa(i)))
+	}
+	b, err := secret.New(secret.Options{Store: m, DataDir: dir, Getenv: noEnv})
+	require.NoError(t, err)
+
+	stop := make(chan struct{})
+	errs := make(chan error, 1)
+	var ops atomic.Int64
+	go func() {
+		defer close(errs)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			n := strconv.Itoa(i % 50)
+			if i%5 == 0 {
+				if err := b.Put(ctx, "default", "s"+n, "v"+n); err != nil {
+					errs <- err
+					return
+				}
+			} else if v, err := b.Get(ctx, "default", "s"+n); err != nil || v != "v"+n {
+				errs <- fmt.Errorf("read s%s = %q, %v", n, v, err)
+				return
+			}
+			ops.Add(1)
+		}
+	}()
+	var rep secret.Report
+	for range 3 {
+		rep, err = a.Rotate(ctx)
+		require.NoError(t, err)
+	}
+	close(stop)
+	require.NoError(t, <-errs)
+	require.Positive(t, ops.Load())
+	// Whatever the other instance wrote during the last rotation is either
+	// re-encrypted or written under the new key; rotate once more to be
+	// sure nothing is left on the way, then everything reads.
+	rep, err = a.Rotate(ctx)
+	require.NoError(t, err)
+	for i := range 50 {
+		v, err := a.Get(ctx, "default", "s"+strconv.Itoa(i))
+		require.NoError(t, err)
+		require.Equal(t, "v"+strconv.Itoa(i), v)
+	}
+	st, err := a.Status(ctx)
+	require.NoError(t, err)
+	require.Zero(t, st.UnderOldKeys)
+	require.Equal(t, rep.KeyID, st.CurrentKeyID)
 }
