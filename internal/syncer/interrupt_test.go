@@ -23,14 +23,18 @@ func TestLiveInterruptedFullSyncsLeaveNoDuplicates(t *testing.T) {
 	if testing.Short() {
 		t.Skip("interrupts a 1,000-record sandbox 20 times")
 	}
-	l := setupLive(t, 150)
+	scale := 150
+	if raceEnabled {
+		scale = 20
+	}
+	l := setupLive(t, scale)
 	ctx := context.Background()
 	names := []string{mapping.Salespeople, mapping.Currency, mapping.UnitOfMeasure, mapping.PaymentTerms, mapping.ShipmentMethod,
 		mapping.Customer, mapping.ItemProduct, mapping.PriceList, mapping.ProductPrice}
 
 	// How long an uninterrupted full run takes on this machine, measured on
 	// a second sandbox so that this one starts untouched.
-	ref := setupLive(t, 150)
+	ref := setupLive(t, scale)
 	start := time.Now()
 	_, err := ref.eng.Run(ctx, names, syncer.RunOptions{Full: true})
 	require.NoError(t, err)

@@ -98,6 +98,9 @@ func TestLiveSIGKILLDuringFullSync(t *testing.T) {
 		t.Skip("kills a child process 20 times during a full synchronisation")
 	}
 	scale := 300
+	if raceEnabled {
+		scale = 20
+	}
 	if v := os.Getenv("COUPLER_KILL_SCALE"); v != "" {
 		var err error
 		scale, err = strconv.Atoi(v)
