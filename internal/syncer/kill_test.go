@@ -91,13 +91,13 @@ func engineFor(ctx context.Context, r sandbox.Ready, dir string) (*syncer.Engine
 // SIGKILL at 20 random moments of a full synchronisation, restarting it
 // each time, then checks that every ERP record is in the CRM exactly once
 // and every coupling is consistent. COUPLER_KILL_SCALE sets the sandbox
-// scale (default 300 ≈ 720 ERP records; 9500 ≈ 20,000).
+// scale (default 200 ≈ 480 ERP records; 9500 ≈ 20,000).
 func TestLiveSIGKILLDuringFullSync(t *testing.T) {
 	t.Parallel()
 	if testing.Short() {
 		t.Skip("kills a child process 20 times during a full synchronisation")
 	}
-	scale := 300
+	scale := 200
 	if raceEnabled {
 		scale = 20
 	}
