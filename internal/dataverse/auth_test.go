@@ -173,3 +173,30 @@ func TestTokenURLFromChallenge(t *testing.T) {
 		require.Equal(t, tt.want, got)
 	}
 }
+
+func TestCertificateGrantAgainstIdentityIssuer(t *testing.T) {
+	t.Parallel()
+	iss, tokenURL := issuerSetup(t)
+	certPEM, keyPEM, cert, _ := selfSigned(t)
+	require.NoError(t, iss.RegisterCertificate("app-cert", cert, "00000000-0000-0000-0000-0000000000c3"))
+	conn, err := ParseConnectionString("AuthType=Certificate;Url=" + testOrg + ";ClientId=app-cert;Certificate={CERTIFICATE}")
+	require.NoError(t, err)
+	conn, err = conn.Fill(Secrets{Certificate: base64.StdEncoding.EncodeToString(append(certPEM, keyPEM...))})
+	require.NoError(t, err)
+	ts, err := NewTokenSource(context.Background(), AuthConfig{Conn: conn, TokenURL: tokenURL})
+	require.NoError(t, err)
+	tok, err := ts.Token()
+	require.NoError(t, err)
+	claims, err := iss.Verify(tok.AccessToken, testOrg)
+	require.NoError(t, err)
+	require.Equal(t, "00000000-0000-0000-0000-0000000000c3", claims.Subject)
+
+	// Another key pair than the registered certificate's is refused.
+	otherCert, otherKey, _, _ := selfSigned(t)
+	conn.Certificate = string(otherCert) + string(otherKey)
+	ts, err = NewTokenSource(context.Background(), AuthConfig{Conn: conn, TokenURL: tokenURL})
+	require.NoError(t, err)
+	_, err = ts.Token()
+	require.ErrorIs(t, err, ErrUnauthorized)
+	require.ErrorContains(t, err, "AADSTS")
+}
