@@ -28,6 +28,7 @@ type Document struct {
 	Kind       string
 	CRMID      string
 	CRMNumber  string
+	CRMVersion string // what was last sent, e.g. a quote's row id and revision
 	State      string
 	ERPID      string
 	ERPNumber  string

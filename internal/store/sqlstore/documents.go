@@ -94,12 +94,12 @@ func (s *Store) TouchServiceKey(ctx context.Context, id int64, at time.Time) err
 	return affected(res, "touch service key %d", id)
 }
 
-const docCols = `kind, crm_id, crm_number, state, erp_id, erp_number, erp_status, revision, attempts, error, lease_until, created_at, updated_at`
+const docCols = `kind, crm_id, crm_number, crm_version, state, erp_id, erp_number, erp_status, revision, attempts, error, lease_until, created_at, updated_at`
 
 func scanDoc(sc interface{ Scan(...any) error }) (store.Document, error) {
 	var d store.Document
 	var lease sql.NullTime
-	err := sc.Scan(&d.Kind, &d.CRMID, &d.CRMNumber, &d.State, &d.ERPID, &d.ERPNumber, &d.ERPStatus, &d.Revision, &d.Attempts, &d.Error, &lease, &d.CreatedAt, &d.UpdatedAt)
+	err := sc.Scan(&d.Kind, &d.CRMID, &d.CRMNumber, &d.CRMVersion, &d.State, &d.ERPID, &d.ERPNumber, &d.ERPStatus, &d.Revision, &d.Attempts, &d.Error, &lease, &d.CreatedAt, &d.UpdatedAt)
 	d.LeaseUntil, d.CreatedAt, d.UpdatedAt = tm(lease), d.CreatedAt.UTC(), d.UpdatedAt.UTC()
 	return d, err
 }
@@ -124,8 +124,8 @@ func (s *Store) ClaimDocument(ctx context.Context, d store.Document, leaseUntil 
 			if d.State == "" {
 				d.State = store.DocPending
 			}
-			_, err := q.ExecContext(ctx, `INSERT INTO documents (`+docCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)`,
-				d.Kind, d.CRMID, d.CRMNumber, d.State, d.ERPID, d.ERPNumber, d.ERPStatus, d.Revision, d.Attempts, d.Error, ts(leaseUntil), t)
+			_, err := q.ExecContext(ctx, `INSERT INTO documents (`+docCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)`,
+				d.Kind, d.CRMID, d.CRMNumber, d.CRMVersion, d.State, d.ERPID, d.ERPNumber, d.ERPStatus, d.Revision, d.Attempts, d.Error, ts(leaseUntil), t)
 			if err != nil && s.d.IsUniqueViolation(err) {
 				return fmt.Errorf("store: claim %s %s: claimed by another worker: %w", d.Kind, d.CRMID, store.ErrConflict)
 			}
@@ -170,11 +170,11 @@ func (s *Store) PutDocument(ctx context.Context, d store.Document) error {
 		return err
 	}
 	t := now()
-	_, err = q.ExecContext(ctx, `INSERT INTO documents (`+docCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-		ON CONFLICT (kind, crm_id) DO UPDATE SET crm_number = excluded.crm_number, state = excluded.state, erp_id = excluded.erp_id,
+	_, err = q.ExecContext(ctx, `INSERT INTO documents (`+docCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+		ON CONFLICT (kind, crm_id) DO UPDATE SET crm_number = excluded.crm_number, crm_version = excluded.crm_version, state = excluded.state, erp_id = excluded.erp_id,
 			erp_number = excluded.erp_number, erp_status = excluded.erp_status, revision = excluded.revision, attempts = excluded.attempts,
 			error = excluded.error, lease_until = excluded.lease_until, updated_at = excluded.updated_at`,
-		d.Kind, d.CRMID, d.CRMNumber, d.State, d.ERPID, d.ERPNumber, d.ERPStatus, d.Revision, d.Attempts, d.Error, ts(d.LeaseUntil), orNow(d.CreatedAt), t)
+		d.Kind, d.CRMID, d.CRMNumber, d.CRMVersion, d.State, d.ERPID, d.ERPNumber, d.ERPStatus, d.Revision, d.Attempts, d.Error, ts(d.LeaseUntil), orNow(d.CreatedAt), t)
 	if err != nil {
 		return fmt.Errorf("store: put %s %s: %w", d.Kind, d.CRMID, err)
 	}

@@ -63,13 +63,14 @@ func testDocuments(t *testing.T, s store.Store) {
 	require.WithinDuration(t, lease, got.LeaseUntil, time.Millisecond)
 
 	// Finished: created, lease released; a later claim sees "created".
-	got.State, got.ERPID, got.ERPNumber, got.LeaseUntil, got.Attempts = store.DocCreated, "e1", "101001", time.Time{}, 1
+	got.State, got.ERPID, got.ERPNumber, got.LeaseUntil, got.Attempts, got.CRMVersion = store.DocCreated, "e1", "101001", time.Time{}, 1, "o1#0"
 	require.NoError(t, s.PutDocument(c, got))
 	prev, err = s.ClaimDocument(c, store.Document{Kind: "order", CRMID: "o1"}, lease)
 	require.NoError(t, err)
 	require.Equal(t, store.DocCreated, prev.State)
 	require.Equal(t, "101001", prev.ERPNumber)
 	require.Equal(t, 1, prev.Attempts)
+	require.Equal(t, "o1#0", prev.CRMVersion)
 
 	// An expired lease can be taken over (a crashed worker).
 	_, err = s.ClaimDocument(c, store.Document{Kind: "quote", CRMID: "q1"}, time.Now().Add(-time.Second))

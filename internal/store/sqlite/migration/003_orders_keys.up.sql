@@ -19,6 +19,7 @@ CREATE TABLE documents (
 	kind        TEXT NOT NULL,
 	crm_id      TEXT NOT NULL,
 	crm_number  TEXT NOT NULL,
+	crm_version TEXT NOT NULL,
 	state       TEXT NOT NULL,
 	erp_id      TEXT NOT NULL,
 	erp_number  TEXT NOT NULL,
