@@ -19,7 +19,11 @@ import (
 
 	"github.com/coupler/coupler/internal/config"
 	"github.com/coupler/coupler/internal/daemon"
+	"github.com/coupler/coupler/internal/orders"
 	"github.com/coupler/coupler/internal/sandbox"
+	"github.com/coupler/coupler/internal/store"
+	_ "github.com/coupler/coupler/internal/store/postgres" // --database-url
+	_ "github.com/coupler/coupler/internal/store/sqlite"   // the embedded default
 )
 
 // Options say how to run the demo.
@@ -54,7 +58,7 @@ type Summary struct {
 	Totals      MappingSummary   `json:"totals"`
 	Failures    []Failure        `json:"failures"`
 	Incremental []MappingSummary `json:"incremental,omitempty"` // later runs: the incremental run after the edits
-	Orders      string           `json:"orders"`
+	Orders      []orders.Outcome `json:"orders"`                // one per submitted CRM order
 	UIURL       string           `json:"ui_url"`
 	AdminUser   string           `json:"admin_user"`
 	// AdminPassword is generated on each run and only its hash is stored;
@@ -93,9 +97,6 @@ type Failure struct {
 	Fix       string `json:"fix,omitempty"` // what to do about it
 }
 
-// OrdersNotBuilt is the orders step's answer until sales order processing lands.
-const OrdersNotBuilt = "not built yet: turning submitted CRM orders into ERP sales orders is a later issue"
-
 // Run runs the demo. It returns after the summary with Once, otherwise when
 // ctx ends (Ctrl-C), having stopped the web UI, the job queue, the database
 // and the sandbox in that order.
@@ -124,26 +125,17 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 		p.say("Ready file: %s", opts.ReadyFile)
 	}
 
-	d, err := openDaemon(ctx, opts, p)
+	// The demo works on the store alone first: the daemon's scheduler must
+	// not start the same mappings while the demo's full run is under way.
+	st, err := store.Open(ctx, store.Options{DataDir: opts.Config.DataDir, DatabaseURL: opts.Config.DatabaseURL, Logger: log})
 	if err != nil {
-		return sum, err
+		return sum, fmt.Errorf("open the database: %w", err)
 	}
-	defer func() { _ = d.Close() }()
-	serveCtx, stopServe := context.WithCancel(context.WithoutCancel(ctx))
-	served := make(chan error, 1)
-	go func() { served <- d.Run(serveCtx) }()
-	stopped := false
-	stop := func() error {
-		if stopped {
-			return nil
-		}
-		stopped = true
-		stopServe()
-		return <-served
+	defer func() { _ = st.Close() }()
+	publicURL := "http://" + opts.Config.HTTP.Addr
+	if opts.Addr != "" {
+		publicURL = "http://" + opts.Addr
 	}
-	defer func() { _ = stop() }()
-	sum.UIURL = "http://" + d.Addr()
-	st := d.Store()
 
 	sum.Run, err = claimDataDir(ctx, st, opts.Config.DataDir)
 	if err != nil {
@@ -153,7 +145,7 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 		p.say("Data dir %s holds demo run %d: reusing its key, settings, mappings and history.", opts.Config.DataDir, sum.Run-1)
 	}
 
-	env, err := runSetup(ctx, p, st, opts.Config.DataDir, sum.UIURL, ready, log)
+	env, err := runSetup(ctx, p, st, opts.Config.DataDir, publicURL, ready, log)
 	if err != nil {
 		return sum, err
 	}
@@ -197,9 +189,10 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 		sum.Incremental, _ = summarise(inc)
 	}
 
-	p.step("Process submitted CRM sales orders")
-	sum.Orders = OrdersNotBuilt
-	p.say("%s.", OrdersNotBuilt)
+	p.step("Turn the submitted CRM sales orders into ERP sales orders")
+	if sum.Orders, err = processOrders(ctx, env, p); err != nil {
+		return sum, err
+	}
 
 	p.step("Create the demo administrator of the web UI")
 	sum.AdminUser, sum.AdminPassword, err = ensureAdmin(ctx, st, log)
@@ -207,6 +200,32 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 		return sum, err
 	}
 	p.say("%s with a new generated password (only its Argon2id hash is stored).", sum.AdminUser)
+
+	if err := st.Close(); err != nil {
+		return sum, fmt.Errorf("close the database: %w", err)
+	}
+
+	p.step("Start what `coupler serve` runs: the web UI, the job queue and the schedules")
+	d, err := openDaemon(ctx, opts, p)
+	if err != nil {
+		return sum, err
+	}
+	defer func() { _ = d.Close() }()
+	p.say("http://%s", d.Addr())
+	serveCtx, stopServe := context.WithCancel(context.WithoutCancel(ctx))
+	served := make(chan error, 1)
+	go func() { served <- d.Run(serveCtx) }()
+	stopped := false
+	stop := func() error {
+		if stopped {
+			return nil
+		}
+		stopped = true
+		stopServe()
+		return <-served
+	}
+	defer func() { _ = stop() }()
+	sum.UIURL = "http://" + d.Addr()
 
 	sum.Elapsed = time.Since(start)
 	sum.ElapsedText = sum.Elapsed.Round(time.Millisecond).String()

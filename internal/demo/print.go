@@ -77,7 +77,15 @@ func printSummary(opts Options, s Summary) error {
 			fmt.Fprintf(w, "  Fix it:  %s\n", strings.ReplaceAll(f.Fix, "\n", "\n           "))
 		}
 	}
-	fmt.Fprintf(w, "\nSales orders: %s.\n", s.Orders)
+	fmt.Fprintf(w, "\nSubmitted CRM orders: %d", len(s.Orders))
+	for _, o := range s.Orders {
+		if o.Error != "" {
+			fmt.Fprintf(w, "\n  %s %s: %s (%s)", o.CRMNumber, o.Name, o.Result, o.Error)
+		} else {
+			fmt.Fprintf(w, "\n  %s %s: %s ERP sales order %s", o.CRMNumber, o.Name, o.Result, o.ERPNumber)
+		}
+	}
+	fmt.Fprintln(w)
 	fmt.Fprintf(w, "Web UI: %s — sign in as %s / %s\n", s.UIURL, s.AdminUser, s.AdminPassword)
 	return nil
 }

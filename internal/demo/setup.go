@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/coupler/coupler/internal/bc"
+	"github.com/coupler/coupler/internal/dataverse"
 	"github.com/coupler/coupler/internal/mapping"
 	"github.com/coupler/coupler/internal/sandbox"
 	"github.com/coupler/coupler/internal/secret"
@@ -25,6 +27,9 @@ type setupEnv struct {
 	box *secret.Box
 	svc *setup.Service
 	log *slog.Logger
+	// The connection's clients, once engine has dialled them.
+	crm *dataverse.Client
+	erp *bc.Client
 }
 
 // answers are the assisted setup's answers for the sandbox, grouped by the
@@ -37,7 +42,7 @@ func answers(r sandbox.Ready) (crmURL, creds, erp, advanced setup.Answers) {
 		"erp.client-id": r.ERPClientID, "erp.client-secret": r.ERPClientSecret, "erp.token-url": r.TokenURL,
 		"erp.scope": r.ERPScope, "erp.web-client-url": r.ERPWebClientURL}
 	advanced = setup.Answers{"crm.api-version": "9.2", "crm.sdk-version": "100", "import-solution": "yes",
-		"availability.enabled": "no", "sales-orders.enabled": "no", "enable": "yes"}
+		"availability.enabled": "no", "sales-orders.enabled": "yes", "enable": "yes"}
 	return
 }
 
@@ -75,7 +80,7 @@ func runSetup(ctx context.Context, p *printer, st store.Store, dataDir, publicUR
 	p.say("CRM: integration user %s, %s sign-in (user + password) at %s", c.CRM.UserName, c.CRM.AuthType, c.CRM.TokenURL)
 	p.say("ERP: %s, company %s, OAuth client credentials (app %s)", c.ERP.APIURL, c.ERP.CompanyID, c.ERP.ClientID)
 	p.step("Assisted setup 3/7 — advanced settings")
-	p.say("Web API %s, SDK version %s, import the integration solution: yes, item availability: no, sales order integration: no",
+	p.say("Web API %s, SDK version %s, import the integration solution: yes, item availability: no, sales order integration: yes",
 		c.CRM.APIVersion, c.CRM.SDKVersion)
 	p.say("ERP web client URL: %s", c.ERP.WebClientURL)
 
@@ -177,14 +182,13 @@ func (e *setupEnv) engine(ctx context.Context) (*syncer.Engine, error) {
 		return nil, errors.New("the demo's connection is not enabled")
 	}
 	opts := setup.DialOptions{Logger: e.log}
-	crm, err := setup.DialCRM(ctx, conn, e.box, opts)
-	if err != nil {
+	if e.crm, err = setup.DialCRM(ctx, conn, e.box, opts); err != nil {
 		return nil, err
 	}
-	erp, err := setup.DialERP(ctx, conn, e.box, opts)
-	if err != nil {
+	if e.erp, err = setup.DialERP(ctx, conn, e.box, opts); err != nil {
 		return nil, err
 	}
+	crm, erp := e.crm, e.erp
 	return syncer.New(syncer.Options{
 		Store: syncstore.New(e.st), CRM: crmside.New(crm, 0), ERP: erpside.New(erp, 0), Logger: e.log,
 		Mappings: func(ctx context.Context) ([]mapping.TableMapping, error) { return e.st.ListMappings(ctx) },
