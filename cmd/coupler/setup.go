@@ -76,12 +76,21 @@ func newSetupCommand(g *globals) *cobra.Command {
 	for _, fd := range setup.Fields() {
 		v := new(string)
 		fl.values[fd.Key] = v
-		f.StringVar(v, fd.Flag(), "", fd.Label)
+		usage := fd.Label
+		if fd.Secret {
+			usage += " (or env " + secretEnv(fd) + ", which the process list does not show)"
+		}
+		f.StringVar(v, fd.Flag(), "", usage)
 		if fd.Bool {
 			f.Lookup(fd.Flag()).NoOptDefVal = "yes"
 		}
 	}
 	return cmd
+}
+
+// secretEnv is the environment variable a secret answer can come from.
+func secretEnv(f setup.Field) string {
+	return "COUPLER_" + strings.ToUpper(strings.ReplaceAll(f.Flag(), "-", "_"))
 }
 
 // readyFile is the sandbox's ready object (DESIGN.md).
@@ -192,6 +201,14 @@ func runSetup(cmd *cobra.Command, g *globals, fl *setupFlags) error {
 			answers[fd.Key] = *fl.values[fd.Key]
 		}
 	}
+	explicit := len(answers) > 0 // secrets from the environment alone do not turn the guide off
+	for _, fd := range setup.Fields() {
+		if _, given := answers[fd.Key]; !given && fd.Secret {
+			if v := os.Getenv(secretEnv(fd)); v != "" {
+				answers[fd.Key] = v
+			}
+		}
+	}
 	encrypt, err := setup.ParseBool("--encrypt", fl.encrypt)
 	if err != nil {
 		return err
@@ -228,10 +245,13 @@ func runSetup(cmd *cobra.Command, g *globals, fl *setupFlags) error {
 	}
 
 	p := newPrompter(cmd.InOrStdin(), out)
-	interactive := p.isTerminal() && !fl.nonInteractive && len(answers) == 0
+	interactive := p.isTerminal() && !fl.nonInteractive && !explicit
 	if interactive {
 		fmt.Fprintln(out, "Set up the connection between Business Central and Dynamics 365 Sales.")
 		fmt.Fprintln(out, "Press Enter to accept the value in [brackets]. Ctrl-C stops without saving.")
+		for k, v := range answers { // only secrets from the environment here
+			current[k] = v
+		}
 		if err := p.guide(d, current); err != nil {
 			return err
 		}

@@ -123,6 +123,12 @@ func (p *prompter) guide(d *setup.Draft, prefill setup.Answers) error {
 }
 
 func (p *prompter) askField(f setup.Field, d *setup.Draft, prefill setup.Answers, allowInsecure setup.Field) error {
+	if v := prefill[f.Key]; f.Secret && v != "" {
+		if _, err := f.Apply(d, v); err == nil {
+			fmt.Fprintf(p.out, "%s: taken from %s\n", f.Label, secretEnv(f))
+			return nil
+		}
+	}
 	for attempt := 0; attempt < 20; attempt++ {
 		def := prefill[f.Key]
 		if def == "" && f.Default != nil {

@@ -190,3 +190,29 @@ func TestFileAnswers(t *testing.T) {
 	_, err = fileAnswers(jsonPath)
 	require.ErrorContains(t, err, "--from-file "+jsonPath+": unexpected end of JSON input")
 }
+
+// TestSetupSecretsFromEnvironment: secrets can stay out of the command line.
+func TestSetupSecretsFromEnvironment(t *testing.T) {
+	t.Parallel()
+	sb, _ := startSandbox(t)
+	r := sb.Ready()
+	dir := t.TempDir()
+	answers := map[string]string{"allow-insecure": "yes", "crm.url": r.CRMURL, "crm.user": r.IntegrationUser, "crm.token-url": r.TokenURL,
+		"erp.url": r.ERPURL, "erp.company-id": r.ERPCompanyID, "erp.client-id": r.ERPClientID, "erp.token-url": r.TokenURL}
+	b, err := json.Marshal(answers)
+	require.NoError(t, err)
+	file := filepath.Join(dir, "answers.json")
+	require.NoError(t, os.WriteFile(file, b, 0o600))
+	env := []string{"COUPLER_CRM_PASSWORD=" + r.IntegrationPassword, "COUPLER_ERP_CLIENT_SECRET=" + r.ERPClientSecret}
+	out, errOut, code := run(t, env, "--data-dir", dir, "--log-level", "error", "setup", "--from-file", file, "--import-solution=no", "--enable=no")
+	require.Equal(t, 0, code, out+errOut)
+	show, _, _ := run(t, nil, "--data-dir", dir, "--log-level", "error", "connection", "show")
+	require.Regexp(t, `Password:\s+set`, show)
+	require.Regexp(t, `Client secret:\s+set`, show)
+
+	_, errOut, code = run(t, nil, "--data-dir", t.TempDir(), "--log-level", "error", "setup", "--from-file", file)
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "crm.password: is required; give the integration user's password")
+	require.Contains(t, errOut, "erp.client-secret: is required; give the application's client secret")
+	require.Contains(t, errOut, "nothing was saved")
+}
