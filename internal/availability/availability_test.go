@@ -147,7 +147,7 @@ func TestRepeatedFailuresAreSlowed(t *testing.T) {
 		start := time.Now()
 		status, _ := e.get(t, "/odata/v4/", user, "bad")
 		require.Equal(t, 401, status)
-		require.Less(t, time.Since(start), 100*time.Millisecond)
+		require.Less(t, time.Since(start), time.Second)
 	}
 	start := time.Now()
 	status, _ := e.get(t, "/odata/v4/", user, "bad")

@@ -68,7 +68,7 @@ func TestQuoteRevisionWin(t *testing.T) {
 	require.NoError(t, e.crm.Update(ctx, "quotes", dataverse.ID(oldID), map[string]any{"statecode": 3, "statuscode": 7}, ""))
 	cust := old.String("_customerid_value")
 	newID, err := e.crm.Create(ctx, "quotes", map[string]any{"name": old.String("name"), "quotenumber": qn,
-		"customerid_account@odata.bind": "/accounts(" + cust + ")",
+		"customerid_account@odata.bind":    "/accounts(" + cust + ")",
 		"transactioncurrencyid@odata.bind": "/transactioncurrencies(" + old.String("_transactioncurrencyid_value") + ")"})
 	require.NoError(t, err)
 	lines, err := lineProducts(e, oldID)
