@@ -213,3 +213,34 @@ func TestDemoTextSummaryNamesTheFailureAndHowToFixIt(t *testing.T) {
 	}
 	require.True(t, strings.Index(text, "Assisted setup 5/7 — import") < strings.Index(text, "Assisted setup 6/7 — assign"))
 }
+
+func TestDemoServesUntilCancelledThenStopsEverything(t *testing.T) {
+	t.Parallel()
+	opts, _, steps := setupDemo(t, t.TempDir())
+	opts.Once, opts.JSON = false, false
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var ui, crm string
+	opts.Served = func(ctx context.Context, s demo.Summary) error {
+		ui, crm = s.UIURL, s.CRMURL
+		resp, err := http.Get(ui + "/readyz")
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode, "database and job queue ready")
+		cancel() // Ctrl-C
+		return nil
+	}
+	done := make(chan error, 1)
+	go func() { _, err := demo.Run(ctx, opts); done <- err }()
+	select {
+	case err := <-done:
+		require.NoError(t, err, steps.String())
+	case <-time.After(50 * time.Second):
+		t.Fatal("the demo did not stop after Ctrl-C")
+	}
+	require.Contains(t, steps.String(), "Stopping: web UI, job queue, database, then the sandbox.")
+	for _, u := range []string{ui + "/healthz", crm + "/_sandbox/healthz"} {
+		_, err := http.Get(u)
+		require.Error(t, err, "%s still answers after the stop", u)
+	}
+}
