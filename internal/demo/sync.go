@@ -61,7 +61,7 @@ func (b *barSet) update(m string, done int) {
 		b.finishLocked()
 		b.cur = m
 		b.bar = progressbar.NewOptions(-1, progressbar.OptionSetWriter(b.w), progressbar.OptionSetDescription(fmt.Sprintf("    %-20s", m)),
-			progressbar.OptionShowCount(), progressbar.OptionSetItsString("records"), progressbar.OptionShowIts(),
+			progressbar.OptionShowCount(), progressbar.OptionSetElapsedTime(true),
 			progressbar.OptionThrottle(50*time.Millisecond), progressbar.OptionOnCompletion(func() { fmt.Fprintln(b.w) }))
 	}
 	_ = b.bar.Set(done)
