@@ -1,15 +1,50 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/coupler/coupler/internal/bench"
+)
 
 func init() {
 	register(func(g *globals) *cobra.Command {
-		return &cobra.Command{
-			Use:   "bench",
+		var (
+			o      bench.Options
+			worker string
+		)
+		cmd := &cobra.Command{
+			Use:   "bench [--scenario full|incremental|limits|memory|orders|all] [--records N] [--json]",
 			Short: "Measure throughput against the sandbox",
-			RunE: func(cmd *cobra.Command, args []string) error {
-				return notBuilt("coupler bench")
+			Long: "Starts the sandbox with --records synthetic records and measures coupler against it: full\n" +
+				"synchronisation next to a bare-client floor, incremental cost by table size, use of the request\n" +
+				"budget under the services' limits, peak memory on a million records (sandbox in its own process)\n" +
+				"and orders. With --json it prints one JSON object per scenario on stdout, the table on stderr.",
+			Args: cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				o.Logger = g.log
+				o.Out = cmd.OutOrStdout()
+				if o.JSON {
+					o.Table = cmd.ErrOrStderr()
+				}
+				if exe, err := os.Executable(); err == nil {
+					o.Exe = exe
+				}
+				if worker != "" {
+					return bench.Worker(cmd.Context(), worker, o)
+				}
+				_, err := bench.Run(cmd.Context(), o)
+				return err
 			},
 		}
+		f := cmd.Flags()
+		f.StringVar(&o.Scenario, "scenario", "full", "full, incremental, limits, memory, orders or all")
+		f.IntVar(&o.Records, "records", 0, "N, the synthetic records (default per scenario: full 100000, limits 50000, memory 1000000; incremental: cap of 10000/100000/1000000)")
+		f.IntVar(&o.Changes, "changes", 1000, "K, records changed on each side in the incremental scenario")
+		f.BoolVar(&o.JSON, "json", false, "print one JSON object per scenario on stdout (the table goes to stderr)")
+		f.StringVar(&worker, "worker-ready", "", "internal: run the synchronising process of the memory scenario against this ready file")
+		_ = f.MarkHidden("worker-ready")
+		return cmd
 	})
 }
