@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/coupler/coupler/internal/setup"
 	"github.com/coupler/coupler/internal/store"
 	_ "github.com/coupler/coupler/internal/store/postgres" // --database-url postgres://…
 	_ "github.com/coupler/coupler/internal/store/sqlite"   // the embedded default
@@ -19,7 +20,7 @@ import (
 func init() {
 	register(func(g *globals) *cobra.Command {
 		cmd := &cobra.Command{Use: "users", Short: "Manage the people who sign in to coupler's web UI and API"}
-		cmd.AddCommand(usersCreateCommand(g), usersListCommand(g))
+		cmd.AddCommand(usersCreateCommand(g), usersListCommand(g), usersMapCommand(g))
 		return cmd
 	})
 }
@@ -103,6 +104,13 @@ func usersListCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if c, err := st.GetConnection(cmd.Context(), setup.DefaultName); err == nil {
+				req := "not required: CRM calls go as the integration user"
+				if c.UsersMustMapToCRM {
+					req = "required: unmapped users can read but not change CRM data"
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "Mapping to CRM users is %s (refresh with `coupler users map`).\n", req)
+			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tE-MAIL\tNAME\tROLE\tCRM USER\tSTATE")
 			for _, u := range list {
@@ -118,4 +126,59 @@ func usersListCommand(g *globals) *cobra.Command {
 			return tw.Flush()
 		},
 	}
+}
+
+// usersMapCommand matches every user to an enabled CRM user by e-mail and
+// stores the result ("ERP users must map to CRM users").
+func usersMapCommand(g *globals) *cobra.Command {
+	var name string
+	cmd := &cobra.Command{
+		Use:   "map",
+		Short: "Match each user to the enabled CRM user with the same primary e-mail",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			env, err := openSetupEnv(ctx, g)
+			if err != nil {
+				return err
+			}
+			defer env.Close()
+			c, err := env.svc.Load(ctx, name)
+			if err != nil {
+				return err
+			}
+			crm, err := setup.DialCRM(ctx, c, env.box, env.svc.Options)
+			if err != nil {
+				return err
+			}
+			maps, err := users.NewService(env.st, g.log, users.KDF{}).MapAll(ctx, users.CRMDirectory{Client: crm})
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "E-MAIL\tCRM USER\tRESULT")
+			unmapped := 0
+			for _, m := range maps {
+				if m.Problem != nil {
+					unmapped++
+					fmt.Fprintf(tw, "%s\t(not mapped)\t%s; %s\n", m.User.Email, m.Problem.Reason, m.Problem.Fix)
+					continue
+				}
+				res := "mapped"
+				if m.Changed {
+					res = "newly mapped"
+				}
+				fmt.Fprintf(tw, "%s\t%s (%s)\t%s\n", m.User.Email, m.CRMUser.ID, m.CRMUser.FullName, res)
+			}
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			if unmapped > 0 && c.UsersMustMapToCRM {
+				fmt.Fprintf(cmd.OutOrStdout(), "%d user(s) not mapped: they keep read access but cannot change CRM data.\n", unmapped)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&name, "name", setup.DefaultName, "connection name")
+	return cmd
 }
