@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"time"
 
 	"github.com/coupler/coupler/internal/bc"
 	"github.com/coupler/coupler/internal/mapping"
@@ -53,7 +54,7 @@ func (s *Service) customer(ctx context.Context, o crmOrder) (bc.Customer, error)
 	if err != nil {
 		return bc.Customer{}, fmt.Errorf("orders: coupling of account %s: %w", accountID, err)
 	}
-	cust, err := bc.GetAs[bc.Customer](ctx, s.o.ERP, bc.SetCustomers, cp.ERPID, bc.Query{})
+	cust, err := s.erpCustomer(ctx, cp.ERPID)
 	if errors.Is(err, bc.ErrNotFound) {
 		return bc.Customer{}, refusedf("CRM order %s: the account %s is coupled to ERP customer %s, which no longer exists: couple the account again", o.Number, accountID, cp.ERPID)
 	}
@@ -196,3 +197,26 @@ func chunks(s string, n int) []string {
 }
 
 func round2(f float64) float64 { return math.Round(f*100) / 100 }
+
+// customerTTL is how long a read ERP customer is reused within a run of
+// many orders (a customer blocked meanwhile is seen by the next run).
+const customerTTL = 30 * time.Second
+
+type cachedCustomer struct {
+	c  bc.Customer
+	at time.Time
+}
+
+func (s *Service) erpCustomer(ctx context.Context, id string) (bc.Customer, error) {
+	if v, ok := s.customers.Load(id); ok {
+		if cc := v.(cachedCustomer); s.o.Now().Sub(cc.at) < customerTTL {
+			return cc.c, nil
+		}
+	}
+	c, err := bc.GetAs[bc.Customer](ctx, s.o.ERP, bc.SetCustomers, id, bc.Query{})
+	if err != nil {
+		return c, err
+	}
+	s.customers.Store(id, cachedCustomer{c: c, at: s.o.Now()})
+	return c, nil
+}

@@ -164,11 +164,21 @@ func (s *Service) finish(ctx context.Context, o crmOrder, d *store.Document, oc 
 	}
 	s.log.Info("CRM order created in the ERP", "order", o.Number, "erp_number", d.ERPNumber, "result", oc.Result)
 	today := s.o.Now().UTC().Format(time.DateOnly)
-	if err := s.o.CRM.Update(ctx, "salesorders", dataverse.ID(o.ID), map[string]any{"lastbackofficesubmit": today}, ""); err != nil {
-		return oc, fmt.Errorf("orders: write lastbackofficesubmit on CRM order %s: %w", o.Number, err)
+	// One atomic $batch: the date and the post land together.
+	res, err := s.o.CRM.Batch(ctx, []dataverse.BatchRequest{
+		{Method: "PATCH", Path: "salesorders(" + o.ID + ")", ChangeSet: "cs", Body: map[string]any{"lastbackofficesubmit": today}},
+		postReq(o.ID, fmt.Sprintf("Sales order %s was created in the ERP from CRM order %s.", d.ERPNumber, o.Number)),
+	}, dataverse.BatchOptions{})
+	if err == nil {
+		for _, r := range res {
+			if r.Err != nil {
+				err = r.Err
+				break
+			}
+		}
 	}
-	if err := s.post(ctx, o.ID, fmt.Sprintf("Sales order %s was created in the ERP from CRM order %s.", d.ERPNumber, o.Number)); err != nil {
-		return oc, err
+	if err != nil {
+		return oc, fmt.Errorf("orders: write lastbackofficesubmit and the ERP number on CRM order %s: %w", o.Number, err)
 	}
 	return oc, nil
 }

@@ -1,10 +1,13 @@
 package orders
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/coupler/coupler/internal/dataverse"
 	"github.com/coupler/coupler/internal/odata"
@@ -22,6 +25,7 @@ type crmOrder struct {
 	State                  int
 	Lines                  []crmLine
 	Notes                  []crmNote
+	expanded               bool // Lines and Notes came with the order
 }
 
 type crmLine struct {
@@ -73,25 +77,59 @@ func (s *Service) submittedOrders(ctx context.Context, number string) ([]crmOrde
 	}
 	var out []crmOrder
 	for r, err := range s.o.CRM.All(ctx, "salesorders", dataverse.Query{Select: orderColumns, Filter: f, OrderBy: "ordernumber asc",
+		Expand:      "order_details($select=" + strings.Join(lineColumns, ",") + "),SalesOrder_Annotation($select=subject,notetext)",
 		Annotations: "Microsoft.Dynamics.CRM.lookuplogicalname"}) {
 		if err != nil {
 			return nil, fmt.Errorf("orders: list submitted CRM orders: %w", err)
 		}
-		out = append(out, parseOrder(r, "salesorderid", "ordernumber"))
+		o := parseOrder(r, "salesorderid", "ordernumber")
+		o.expanded = expanded(&o, r, "order_details", "SalesOrder_Annotation")
+		out = append(out, o)
 	}
 	return out, nil
 }
 
+var lineColumns = []string{"_productid_value", "productdescription", "quantity", "priceperunit", "manualdiscountamount", "sequencenumber"}
+
+func parseLine(r dataverse.Record) crmLine {
+	return crmLine{ProductID: r.String("_productid_value"), WriteIn: r.String("productdescription"),
+		Quantity: num(r, "quantity"), Price: num(r, "priceperunit"), Discount: num(r, "manualdiscountamount"), Seq: int(num(r, "sequencenumber"))}
+}
+
+// expanded takes lines and notes read with $expand; false when the answer
+// has no such collections (then details reads them).
+func expanded(o *crmOrder, r dataverse.Record, linesNav, notesNav string) bool {
+	ls, ok1 := r[linesNav].([]any)
+	ns, ok2 := r[notesNav].([]any)
+	if !ok1 || !ok2 {
+		return false
+	}
+	for _, l := range ls {
+		if m, ok := l.(map[string]any); ok {
+			o.Lines = append(o.Lines, parseLine(dataverse.Record(m)))
+		}
+	}
+	slices.SortStableFunc(o.Lines, func(a, b crmLine) int { return cmp.Compare(a.Seq, b.Seq) })
+	for _, n := range ns {
+		if m, ok := n.(map[string]any); ok {
+			r := dataverse.Record(m)
+			o.Notes = append(o.Notes, crmNote{Subject: r.String("subject"), Text: r.String("notetext")})
+		}
+	}
+	return true
+}
+
 // details reads the lines and notes of a CRM document.
 func (s *Service) details(ctx context.Context, o *crmOrder, lineSet, parentCol, objectCol string) error {
-	q := dataverse.Query{Select: []string{"_productid_value", "productdescription", "quantity", "priceperunit", "manualdiscountamount", "sequencenumber", "lineitemnumber"},
-		Filter: "_" + parentCol + "_value eq " + o.ID, OrderBy: "sequencenumber asc"}
+	if o.expanded {
+		return nil
+	}
+	q := dataverse.Query{Select: lineColumns, Filter: "_" + parentCol + "_value eq " + o.ID, OrderBy: "sequencenumber asc"}
 	for r, err := range s.o.CRM.All(ctx, lineSet, q) {
 		if err != nil {
 			return fmt.Errorf("orders: read lines of CRM %s %s: %w", objectCol, o.Number, err)
 		}
-		o.Lines = append(o.Lines, crmLine{ProductID: r.String("_productid_value"), WriteIn: r.String("productdescription"),
-			Quantity: num(r, "quantity"), Price: num(r, "priceperunit"), Discount: num(r, "manualdiscountamount"), Seq: int(num(r, "sequencenumber"))})
+		o.Lines = append(o.Lines, parseLine(r))
 	}
 	nq := dataverse.Query{Select: []string{"subject", "notetext"}, Filter: "_objectid_value eq " + o.ID, OrderBy: "createdon asc"}
 	for r, err := range s.o.CRM.All(ctx, "annotations", nq) {
@@ -108,11 +146,21 @@ func (s *Service) currencyCode(ctx context.Context, id string) (string, error) {
 	if id == "" {
 		return "", nil
 	}
+	if v, ok := s.currencies.Load(id); ok {
+		return v.(string), nil
+	}
 	r, err := s.o.CRM.Retrieve(ctx, "transactioncurrencies", dataverse.ID(id), "isocurrencycode")
 	if err != nil {
 		return "", fmt.Errorf("orders: read CRM currency %s: %w", id, err)
 	}
+	s.currencies.Store(id, r.String("isocurrencycode")) // ISO codes of a currency do not change
 	return r.String("isocurrencycode"), nil
+}
+
+// postReq is the $batch request of a status post on an order's wall.
+func postReq(orderID, text string) dataverse.BatchRequest {
+	return dataverse.BatchRequest{Method: "POST", Path: "posts", ChangeSet: "cs", Body: map[string]any{
+		"regardingobjectid_salesorder@odata.bind": "/salesorders(" + orderID + ")", "text": text, "source": 1, "type": 7}}
 }
 
 // post writes a status post on the wall of a CRM order.

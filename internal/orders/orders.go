@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/coupler/coupler/internal/bc"
@@ -58,6 +59,9 @@ type Options struct {
 type Service struct {
 	o   Options
 	log *slog.Logger
+
+	currencies sync.Map // CRM transactioncurrencyid → ISO code
+	customers  sync.Map // ERP customer id → cachedCustomer
 }
 
 // New checks the options.

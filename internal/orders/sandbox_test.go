@@ -35,7 +35,7 @@ type env struct {
 // setup starts the demo sandbox on 127.0.0.1, opens a SQLite store and
 // couples accounts↔customers by name and products↔items by number, as the
 // default synchronisation would.
-func setup(t *testing.T) *env {
+func setup(t testing.TB) *env {
 	t.Helper()
 	ctx := context.Background()
 	log := slog.New(slog.DiscardHandler)
@@ -86,14 +86,14 @@ func setup(t *testing.T) *env {
 	return e
 }
 
-func (e *env) service(t *testing.T, o orders.Options) *orders.Service {
+func (e *env) service(t testing.TB, o orders.Options) *orders.Service {
 	o.CRM, o.ERP, o.Store, o.Logger = e.crm, e.erp, e.st, e.log
 	svc, err := orders.New(o)
 	require.NoError(t, err)
 	return svc
 }
 
-func (e *env) erpOrders(t *testing.T, ext string) []bc.SalesDocument {
+func (e *env) erpOrders(t testing.TB, ext string) []bc.SalesDocument {
 	var out []bc.SalesDocument
 	require.NoError(t, bc.ListAs(context.Background(), e.erp, bc.SetSalesOrders, bc.Query{Filter: "externalDocumentNumber eq '" + ext + "'", Expand: []string{"salesOrderLines"}},
 		func(ds []bc.SalesDocument) error { out = append(out, ds...); return nil }))
@@ -205,7 +205,7 @@ func TestUncoupledCustomerFailsThatOrderAlone(t *testing.T) {
 	}
 }
 
-func crmOrder(t *testing.T, e *env, number string) dataverse.Record {
+func crmOrder(t testing.TB, e *env, number string) dataverse.Record {
 	t.Helper()
 	for r, err := range e.crm.All(context.Background(), "salesorders", dataverse.Query{Filter: "ordernumber eq '" + number + "'"}) {
 		require.NoError(t, err)
