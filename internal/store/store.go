@@ -98,6 +98,9 @@ type Store interface {
 	GetCouplingByCRM(ctx context.Context, mappingName, crmID string) (syncer.Coupling, error)
 	PutCoupling(ctx context.Context, c syncer.Coupling) (syncer.Coupling, error)
 	PutCouplings(ctx context.Context, cs []syncer.Coupling) error // bulk upsert by (mapping, erp id)
+	// GetCouplings looks up many records at once by ERP id (side "erp") or
+	// CRM id (side "crm"); uncoupled ids are absent from the result.
+	GetCouplings(ctx context.Context, mappingName, side string, ids []string) ([]syncer.Coupling, error)
 	DeleteCoupling(ctx context.Context, mappingName, erpID string) error
 	ListCouplings(ctx context.Context, f CouplingFilter) ([]syncer.Coupling, error)
 	CountCouplings(ctx context.Context, mappingName string) (int, error)

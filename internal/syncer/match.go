@@ -2,7 +2,6 @@ package syncer
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -78,21 +77,13 @@ func (e *Engine) match(ctx context.Context, m *mapping.TableMapping, dryRun bool
 	if err != nil {
 		return res, fmt.Errorf("read CRM %s: %w", m.CRMEntitySet, err)
 	}
-	erpFree := map[string]Record{}
-	for _, rec := range erp {
-		if _, err := st.GetCouplingByERP(ctx, m.Name, rec.ID); errors.Is(err, ErrNoRow) {
-			erpFree[rec.ID] = rec
-		} else if err != nil {
-			return res, err
-		}
+	erpFree, err := uncoupled(ctx, st, m.Name, SideERP, erp)
+	if err != nil {
+		return res, err
 	}
-	crmFree := map[string]Record{}
-	for _, rec := range crm {
-		if _, err := st.GetCouplingByCRM(ctx, m.Name, rec.ID); errors.Is(err, ErrNoRow) {
-			crmFree[rec.ID] = rec
-		} else if err != nil {
-			return res, err
-		}
+	crmFree, err := uncoupled(ctx, st, m.Name, SideCRM, crm)
+	if err != nil {
+		return res, err
 	}
 	ambiguous := map[string]bool{}
 	for _, group := range groups {
@@ -145,6 +136,33 @@ func (e *Engine) match(ctx context.Context, m *mapping.TableMapping, dryRun bool
 		}
 	}
 	return res, nil
+}
+
+// uncoupled keeps the records of one side that no coupling of the mapping
+// holds, looked up a thousand at a time.
+func uncoupled(ctx context.Context, st Store, mappingName, side string, recs []Record) (map[string]Record, error) {
+	free := make(map[string]Record, len(recs))
+	const chunk = 1000
+	for i := 0; i < len(recs); i += chunk {
+		part := recs[i:min(i+chunk, len(recs))]
+		ids := make([]string, len(part))
+		for k, rec := range part {
+			ids[k] = rec.ID
+			free[rec.ID] = rec
+		}
+		cs, err := st.GetCouplings(ctx, mappingName, side, ids)
+		if err != nil {
+			return nil, fmt.Errorf("look up the couplings of %d %s record(s): %w", len(ids), side, err)
+		}
+		for _, c := range cs {
+			if side == SideERP {
+				delete(free, c.ERPID)
+			} else {
+				delete(free, c.CRMID)
+			}
+		}
+	}
+	return free, nil
 }
 
 // matchKey is the normalised value of a group of match fields.

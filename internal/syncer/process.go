@@ -25,16 +25,13 @@ type item struct {
 // processERP turns ERP records into CRM writes.
 func (r *run) processERP(ctx context.Context, page []Record, crmChanged map[string]Record, retry bool) error {
 	var items []item
-	st := r.e.opts.Store
+	page = r.unseen("erp:", page)
+	couplings, err := r.couplings(ctx, SideERP, page)
+	if err != nil {
+		return err
+	}
 	for _, rec := range page {
-		if !r.markSeen("erp:" + rec.ID) {
-			continue
-		}
-		c, err := st.GetCouplingByERP(ctx, r.m.Name, rec.ID)
-		coupled := err == nil
-		if err != nil && !errors.Is(err, ErrNoRow) {
-			return err
-		}
+		c, coupled := couplings[rec.ID]
 		if coupled && c.Skipped {
 			r.add(func(c *Counts) { c.Skipped++ })
 			continue
@@ -91,7 +88,7 @@ func (r *run) processERP(ctx context.Context, page []Record, crmChanged map[stri
 		}
 		items = append(items, it)
 	}
-	err := r.write(ctx, true, items)
+	err = r.write(ctx, true, items)
 	r.progress(len(page))
 	return err
 }
@@ -99,16 +96,13 @@ func (r *run) processERP(ctx context.Context, page []Record, crmChanged map[stri
 // processCRM turns CRM records into ERP writes.
 func (r *run) processCRM(ctx context.Context, page []Record, retry bool) error {
 	var items []item
-	st := r.e.opts.Store
+	page = r.unseen("crm:", page)
+	couplings, err := r.couplings(ctx, SideCRM, page)
+	if err != nil {
+		return err
+	}
 	for _, rec := range page {
-		if !r.markSeen("crm:" + rec.ID) {
-			continue
-		}
-		c, err := st.GetCouplingByCRM(ctx, r.m.Name, rec.ID)
-		coupled := err == nil
-		if err != nil && !errors.Is(err, ErrNoRow) {
-			return err
-		}
+		c, coupled := couplings[rec.ID]
 		if coupled && c.Skipped {
 			r.add(func(c *Counts) { c.Skipped++ })
 			continue
@@ -162,9 +156,43 @@ func (r *run) processCRM(ctx context.Context, page []Record, retry bool) error {
 		}
 		items = append(items, it)
 	}
-	err := r.write(ctx, false, items)
+	err = r.write(ctx, false, items)
 	r.progress(len(page))
 	return err
+}
+
+// unseen keeps the records of a page not yet handled in this run (and
+// marks them handled).
+func (r *run) unseen(prefix string, page []Record) []Record {
+	out := make([]Record, 0, len(page))
+	for _, rec := range page {
+		if r.markSeen(prefix + rec.ID) {
+			out = append(out, rec)
+		}
+	}
+	return out
+}
+
+// couplings looks up the couplings of a page of records in one store round
+// trip per few hundred ids (not one per record), keyed by the page's ids.
+func (r *run) couplings(ctx context.Context, side string, page []Record) (map[string]Coupling, error) {
+	ids := make([]string, len(page))
+	for i, rec := range page {
+		ids[i] = rec.ID
+	}
+	cs, err := r.e.opts.Store.GetCouplings(ctx, r.m.Name, side, ids)
+	if err != nil {
+		return nil, fmt.Errorf("look up the couplings of %d %s record(s): %w", len(ids), side, err)
+	}
+	out := make(map[string]Coupling, len(cs))
+	for _, c := range cs {
+		if side == SideERP {
+			out[c.ERPID] = c
+		} else {
+			out[c.CRMID] = c
+		}
+	}
+	return out, nil
 }
 
 // transformFailed records a record whose values cannot be written (invalid
@@ -208,6 +236,7 @@ func (r *run) recordErrors(ctx context.Context, es []SyncError) {
 			es[i].CreatedAt = r.e.now().UTC()
 		}
 	}
+	r.noteErrors(es)
 	if err := r.e.opts.Store.AddErrors(ctx, es); err != nil {
 		r.e.log.Error("could not record sync errors", "mapping", r.m.Name, "count", len(es), "err", err)
 	}

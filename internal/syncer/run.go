@@ -29,6 +29,10 @@ type run struct {
 	mergeOnly  map[string]map[string]bool // CRM id → ERP fields to write (field-level merge)
 	force      map[string]bool            // CRM ids to write although not newer (conflict won by the CRM)
 	done       int
+
+	openOnce sync.Once
+	openErr  error
+	open     map[string]bool // "erp:id" / "crm:id" that may have open errors (see withOpenErrors)
 }
 
 func (r *run) add(fn func(c *Counts)) {

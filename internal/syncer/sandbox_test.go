@@ -69,7 +69,7 @@ type live struct {
 	ms       []mapping.TableMapping
 }
 
-func setupLive(t *testing.T, scale ...int) *live {
+func setupLive(t testing.TB, scale ...int) *live {
 	t.Helper()
 	sc := 0
 	if len(scale) > 0 {

@@ -38,6 +38,9 @@ type Store interface {
 	GetCouplingByCRM(ctx context.Context, mapping, crmID string) (Coupling, error)
 	PutCoupling(ctx context.Context, c Coupling) (Coupling, error)
 	PutCouplings(ctx context.Context, cs []Coupling) error
+	// GetCouplings looks up a page of records at once by ERP id (side
+	// SideERP) or CRM id (SideCRM); uncoupled ids are absent.
+	GetCouplings(ctx context.Context, mapping, side string, ids []string) ([]Coupling, error)
 	DeleteCoupling(ctx context.Context, mapping, erpID string) error
 	ListCouplings(ctx context.Context, q CouplingQuery) ([]Coupling, error)
 	CountCouplings(ctx context.Context, mapping string) (int, error)

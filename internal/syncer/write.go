@@ -97,18 +97,23 @@ func (r *run) writeChunk(ctx context.Context, toCRM bool, items []item) error {
 		ids[i] = in.ID
 	}
 	now := r.e.now().UTC()
+	resolve, err := r.withOpenErrors(ctx, o.resolve)
+	if err != nil {
+		return err
+	}
 	err = st.Atomically(ctx, func(ctx context.Context, tx Store) error {
-		for _, c := range o.put {
-			if _, err := tx.PutCoupling(ctx, c); err != nil {
-				return fmt.Errorf("couple ERP %s with CRM %s: %w", c.ERPID, c.CRMID, err)
-			}
-		}
+		// Deletions first: a record restored under a new ERP id keeps its
+		// CRM id, which the old coupling still holds until then.
 		for _, id := range o.del {
 			if err := tx.DeleteCoupling(ctx, r.m.Name, id); err != nil && !errors.Is(err, ErrNoRow) {
 				return err
 			}
 		}
-		for _, p := range o.resolve {
+		// One statement for the chunk's couplings instead of one per record.
+		if err := tx.PutCouplings(ctx, o.put); err != nil {
+			return fmt.Errorf("couple %d record(s): %w", len(o.put), err)
+		}
+		for _, p := range resolve {
 			if err := tx.ResolveErrors(ctx, r.m.Name, p[0], p[1], now); err != nil {
 				return err
 			}
@@ -126,10 +131,55 @@ func (r *run) writeChunk(ctx context.Context, toCRM bool, items []item) error {
 	if err != nil {
 		return fmt.Errorf("record the outcome of %d write(s): %w", len(items), err)
 	}
+	r.noteErrors(o.errs)
 	if len(o.restores) > 0 {
 		return r.write(ctx, toCRM, o.restores)
 	}
 	return nil
+}
+
+// withOpenErrors keeps the (ERP id, CRM id) pairs that have open errors to
+// close, so that a clean run does not issue one UPDATE per record written.
+// The open errors are listed once per run; errors recorded since are added
+// by noteErrors.
+func (r *run) withOpenErrors(ctx context.Context, pairs [][2]string) ([][2]string, error) {
+	r.openOnce.Do(func() {
+		es, err := r.e.opts.Store.ListErrors(ctx, ErrorQuery{Mapping: r.m.Name, OpenOnly: true})
+		if err != nil {
+			r.openErr = fmt.Errorf("list the open errors of %s: %w", r.m.Name, err)
+			return
+		}
+		r.noteErrors(es)
+	})
+	if r.openErr != nil {
+		return nil, r.openErr
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out [][2]string
+	for _, p := range pairs {
+		if r.open[SideERP+":"+p[0]] || r.open[SideCRM+":"+p[1]] {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// noteErrors remembers the records that have (possibly) open errors.
+func (r *run) noteErrors(es []SyncError) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.open == nil {
+		r.open = map[string]bool{}
+	}
+	for _, e := range es {
+		if e.ERPID != "" {
+			r.open[SideERP+":"+e.ERPID] = true
+		}
+		if e.CRMID != "" {
+			r.open[SideCRM+":"+e.CRMID] = true
+		}
+	}
 }
 
 // outcome decides what one write's result means.

@@ -153,3 +153,44 @@ func timePtr(t time.Time) *time.Time {
 	u := t.UTC().Truncate(time.Microsecond)
 	return &u
 }
+
+// lookupRows is how many ids one GetCouplings statement asks for.
+const lookupRows = 500
+
+// GetCouplings returns the couplings of a mapping whose ERP ids (side
+// "erp") or CRM ids (side "crm") are among ids, in no particular order;
+// ids that are not coupled are simply absent. One statement per 500 ids, so
+// that the engine looks up a whole page instead of one record at a time.
+func (s *Store) GetCouplings(ctx context.Context, mappingName, side string, ids []string) ([]syncer.Coupling, error) {
+	col := ""
+	switch side {
+	case syncer.SideERP:
+		col = "erp_id"
+	case syncer.SideCRM:
+		col = "crm_id"
+	default:
+		return nil, invalid("get couplings of %s: side %q is neither \"erp\" nor \"crm\"", mappingName, side)
+	}
+	out := []syncer.Coupling{}
+	for start := 0; start < len(ids); start += lookupRows {
+		chunk := ids[start:min(start+lookupRows, len(ids))]
+		q := new(query).sql(`SELECT ` + couplingCols + ` FROM couplings WHERE mapping = `).arg(mappingName).sql(` AND ` + col + ` IN (`)
+		for k, id := range chunk {
+			if k > 0 {
+				q.sql(",")
+			}
+			q.arg(id)
+		}
+		q.sql(")")
+		rows, err := s.r().QueryContext(ctx, q.String(), q.args...)
+		if err != nil {
+			return nil, fmt.Errorf("store: get %d couplings of %s by %s id: %w", len(chunk), mappingName, side, err)
+		}
+		cs, err := collect(rows, "get couplings of "+mappingName, scanCoupling)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, cs...)
+	}
+	return out, nil
+}

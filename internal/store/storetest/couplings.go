@@ -236,3 +236,49 @@ func testListCouplings(t *testing.T, s store.Store) {
 	_, err := s.ListCouplings(c, store.CouplingFilter{Limit: -1})
 	require.ErrorIs(t, err, store.ErrInvalid)
 }
+
+func testGetCouplings(t *testing.T, s store.Store) {
+	c := ctx(t)
+	const n = 1203 // more than one statement's worth of ids
+	cs := make([]syncer.Coupling, n)
+	for i := range cs {
+		cs[i] = syncer.Coupling{Mapping: "CUSTOMER", ERPID: fmt.Sprintf("erp-%04d", i), CRMID: fmt.Sprintf("crm-%04d", i), LastResult: "Success", Snapshot: fmt.Sprintf(`{"n":%d}`, i)}
+	}
+	require.NoError(t, s.PutCouplings(c, cs))
+	_, err := s.PutCoupling(c, syncer.Coupling{Mapping: "CONTACT", ERPID: "erp-0001", CRMID: "crm-0001"})
+	require.NoError(t, err)
+
+	var erpIDs, crmIDs []string
+	for i := 0; i < n; i += 2 {
+		erpIDs = append(erpIDs, cs[i].ERPID)
+		crmIDs = append(crmIDs, cs[i].CRMID)
+	}
+	erpIDs = append(erpIDs, "missing")
+	crmIDs = append(crmIDs, "missing")
+	for _, tc := range []struct {
+		side string
+		ids  []string
+	}{{syncer.SideERP, erpIDs}, {syncer.SideCRM, crmIDs}} {
+		got, err := s.GetCouplings(c, "CUSTOMER", tc.side, tc.ids)
+		require.NoError(t, err, tc.side)
+		require.Len(t, got, (n+1)/2, tc.side)
+		for _, g := range got {
+			var i int
+			_, err := fmt.Sscanf(g.ERPID, "erp-%04d", &i)
+			require.NoError(t, err)
+			require.Zero(t, i%2, "%s: only the ids asked for", tc.side)
+			require.Equal(t, "CUSTOMER", g.Mapping)
+			require.Equal(t, cs[i].CRMID, g.CRMID)
+			require.Equal(t, cs[i].Snapshot, g.Snapshot)
+			require.NotZero(t, g.ID)
+		}
+	}
+	got, err := s.GetCouplings(c, "CONTACT", syncer.SideCRM, []string{"crm-0001", "crm-0002"})
+	require.NoError(t, err)
+	require.Len(t, got, 1, "another mapping's couplings are apart")
+	got, err = s.GetCouplings(c, "CUSTOMER", syncer.SideERP, nil)
+	require.NoError(t, err)
+	require.Empty(t, got)
+	_, err = s.GetCouplings(c, "CUSTOMER", "both", []string{"erp-0001"})
+	require.ErrorIs(t, err, store.ErrInvalid)
+}

@@ -37,6 +37,7 @@ func Run(t *testing.T, open Opener) {
 		"CouplingConflicts": testCouplingConflicts,
 		"PutCouplings":      testPutCouplings,
 		"ListCouplings":     testListCouplings,
+		"GetCouplings":      testGetCouplings,
 		"Jobs":              testJobs,
 		"Errors":            testErrors,
 		"Cursors":           testCursors,

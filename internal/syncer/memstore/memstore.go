@@ -91,6 +91,29 @@ func (s *Store) PutCouplings(_ context.Context, cs []syncer.Coupling) error {
 	return nil
 }
 
+// GetCouplings returns the couplings of these ERP (side "erp") or CRM
+// (side "crm") ids; uncoupled ids are absent.
+func (s *Store) GetCouplings(_ context.Context, m, side string, ids []string) ([]syncer.Coupling, error) {
+	defer s.lock()()
+	if side != syncer.SideERP && side != syncer.SideCRM {
+		return nil, fmt.Errorf("get couplings of %s: side %q is neither \"erp\" nor \"crm\"", m, side)
+	}
+	out := []syncer.Coupling{}
+	for _, id := range ids {
+		erpID := id
+		if side == syncer.SideCRM {
+			var ok bool
+			if erpID, ok = s.byCRM[m+"\x00"+id]; !ok {
+				continue
+			}
+		}
+		if c, ok := s.couplings[m][erpID]; ok {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
 func (s *Store) DeleteCoupling(_ context.Context, m, erpID string) error {
 	defer s.lock()()
 	old, ok := s.couplings[m][erpID]

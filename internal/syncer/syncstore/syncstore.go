@@ -52,6 +52,11 @@ func (a *Store) PutCouplings(ctx context.Context, cs []syncer.Coupling) error {
 	return mapErr(a.s.PutCouplings(ctx, cs))
 }
 
+func (a *Store) GetCouplings(ctx context.Context, m, side string, ids []string) ([]syncer.Coupling, error) {
+	cs, err := a.s.GetCouplings(ctx, m, side, ids)
+	return cs, mapErr(err)
+}
+
 func (a *Store) DeleteCoupling(ctx context.Context, m, erpID string) error {
 	return mapErr(a.s.DeleteCoupling(ctx, m, erpID))
 }
