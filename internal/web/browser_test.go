@@ -14,7 +14,10 @@ import (
 
 // browser starts headless Chromium for a test, or skips (fails under CI)
 // when it is not installed.
-func browser(t *testing.T) context.Context {
+func browser(t *testing.T) context.Context { return browserFor(t, 60*time.Second) }
+
+// browserFor is browser with a longer budget for the whole test.
+func browserFor(t *testing.T, budget time.Duration) context.Context {
 	t.Helper()
 	path, err := exec.LookPath("chromium")
 	if err != nil {
@@ -34,7 +37,7 @@ func browser(t *testing.T) context.Context {
 	t.Cleanup(cancel2)
 	// The first call starts the browser and must not carry a timeout.
 	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate("about:blank")))
-	ctx, cancel3 := context.WithTimeout(ctx, 60*time.Second)
+	ctx, cancel3 := context.WithTimeout(ctx, budget)
 	t.Cleanup(cancel3)
 	return ctx
 }

@@ -76,7 +76,7 @@ func (h *Handler) connectionTest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if isHTMX(r) {
-		h.part(w, r, "connection", "checklist", pageData{Data: list})
+		h.part(w, r, "connection", "checklist", &list)
 		return
 	}
 	h.connectionPage(w, r, http.StatusOK, "", &list, "")

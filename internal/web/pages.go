@@ -69,7 +69,7 @@ func (p *pages) render(w http.ResponseWriter, name string, d pageData) {
 }
 
 // renderPart executes one named template of a view (an htmx fragment).
-func (p *pages) renderPart(w http.ResponseWriter, view, part string, d pageData) {
+func (p *pages) renderPart(w http.ResponseWriter, view, part string, d any) {
 	var buf bytes.Buffer
 	if err := p.views[view].ExecuteTemplate(&buf, part, d); err != nil {
 		http.Error(w, "fragment could not be rendered: "+err.Error(), http.StatusInternalServerError)
@@ -96,11 +96,15 @@ func (h *Handler) view(w http.ResponseWriter, r *http.Request, name string, d pa
 	h.pages.render(w, name, d)
 }
 
-// part answers an htmx request with one fragment of a view.
-func (h *Handler) part(w http.ResponseWriter, r *http.Request, view, part string, d pageData) {
-	d.CSRF = h.sessions.csrfToken(w, r)
-	if u, ok := currentUser(r.Context()); ok {
-		d.User = &u
+// part answers an htmx request with one fragment of a view; d is what the
+// fragment's template receives.
+func (h *Handler) part(w http.ResponseWriter, r *http.Request, view, part string, d any) {
+	if pd, ok := d.(pageData); ok {
+		pd.CSRF = h.sessions.csrfToken(w, r)
+		if u, ok := currentUser(r.Context()); ok {
+			pd.User = &u
+		}
+		d = pd
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	h.pages.renderPart(w, view, part, d)

@@ -53,7 +53,6 @@ func TestEveryRouteRefusesLowerRoles(t *testing.T) {
 	require.Greater(t, checked, 20)
 }
 
-
 func createToken(t *testing.T, b *testBundle, c *http.Client, csrf string) string {
 	t.Helper()
 	resp, err := c.PostForm(b.srv.URL+"/tokens", url.Values{"name": {"test"}, "csrf_token": {csrf}})
