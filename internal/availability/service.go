@@ -200,15 +200,15 @@ func (s *Service) list(w http.ResponseWriter, r *http.Request) {
 		out = append(out, rec)
 	}
 	odata.SortRecords(out, q.OrderBy)
+	body := map[string]any{"@odata.context": base(r) + "$metadata#" + EntitySet + selectSuffix(q.Select)}
+	if q.Count {
+		body["@odata.count"] = len(out) // before $skip/$top, as OData defines it
+	}
 	if q.Skip > 0 {
 		out = out[min(q.Skip, len(out)):]
 	}
 	if q.Top >= 0 && q.Top < len(out) {
 		out = out[:q.Top]
-	}
-	body := map[string]any{"@odata.context": base(r) + "$metadata#" + EntitySet + selectSuffix(q.Select)}
-	if q.Count {
-		body["@odata.count"] = len(out)
 	}
 	for i := range out {
 		out[i] = odata.SelectFields(out[i], q.Select)
