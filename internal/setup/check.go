@@ -2,10 +2,8 @@ package setup
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -310,26 +308,56 @@ func CheckVersion(serverVersion, apiVersion string) (reason, fix string) {
 }
 
 func (r *run) testSolution(ctx context.Context, c ConnectionSetup, crm *dataverse.Client) {
-	resp, err := crm.Do(ctx, dataverse.Request{Method: http.MethodGet, Path: "solutions",
-		Query: url.Values{"$filter": {"uniquename eq '" + SolutionUniqueName + "'"}, "$select": {"uniquename,version"}}})
+	version, err := InstalledSolutionVersion(ctx, crm)
 	if err != nil {
 		f := classify(err, "CRM", c.CRM.URL, "the CRM settings")
 		r.fail("crm.solution", "cannot read the installed solutions: "+f.reason, f.fix)
 		return
 	}
-	var page struct {
-		Value []dataverse.Record `json:"value"`
-	}
-	if err := json.Unmarshal(resp.Body, &page); err != nil {
-		r.fail("crm.solution", "the CRM's answer about solutions is not JSON", "check that crm.url is a Dataverse organisation")
-		return
-	}
-	if len(page.Value) == 0 {
+	const fix = "run `coupler connection import-solution` (or answer yes to import-solution in `coupler setup`)"
+	if version == "" {
 		r.list.Facts.SolutionInstalled = false
-		r.fail("crm.solution", "the integration solution "+SolutionUniqueName+" is not installed in the CRM",
-			"run `coupler connection import-solution` (or answer yes to import-solution in `coupler setup`)")
+		r.fail("crm.solution", "the integration solution "+SolutionUniqueName+" is not installed in the CRM", fix)
 		return
 	}
 	r.list.Facts.SolutionInstalled = true
-	r.pass("crm.solution", SolutionUniqueName+" "+page.Value[0].String("version"))
+	if CompareVersions(version, SolutionVersion) < 0 {
+		r.fail("crm.solution", "the integration solution "+SolutionUniqueName+" "+version+" is older than the version "+SolutionVersion+" this coupler needs",
+			"run `coupler connection import-solution` to upgrade it in place")
+		return
+	}
+	missing, err := missingComponents(ctx, crm)
+	if err != nil {
+		f := classify(err, "CRM", c.CRM.URL, "the CRM settings")
+		r.fail("crm.solution", "cannot read the solution's tables: "+f.reason, f.fix)
+		return
+	}
+	if len(missing) > 0 {
+		r.fail("crm.solution", "the integration solution "+SolutionUniqueName+" "+version+" is incomplete: missing "+strings.Join(missing, ", "),
+			"run `coupler connection import-solution` to create what is missing")
+		return
+	}
+	r.pass("crm.solution", SolutionUniqueName+" "+version)
+}
+
+// CompareVersions orders dotted version numbers ("1.10.0.0" > "1.9.0.0");
+// a missing or non-numeric part counts as 0.
+func CompareVersions(a, b string) int {
+	pa, pb := strings.Split(a, "."), strings.Split(b, ".")
+	for i := range max(len(pa), len(pb)) {
+		var x, y int
+		if i < len(pa) {
+			x, _ = strconv.Atoi(pa[i])
+		}
+		if i < len(pb) {
+			y, _ = strconv.Atoi(pb[i])
+		}
+		if x != y {
+			if x < y {
+				return -1
+			}
+			return 1
+		}
+	}
+	return 0
 }

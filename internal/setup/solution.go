@@ -9,12 +9,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 
 	"github.com/coupler/coupler/internal/dataverse"
 )
 
 // SolutionVersion is the version of the integration solution coupler ships.
-const SolutionVersion = "1.0.0.0"
+// Raise it whenever solutionTables or LinkTables change: the connection
+// test then reports an older installed solution as not current, and the
+// next import upgrades it in place.
+const SolutionVersion = "1.1.0.0"
 
 // SolutionPackage builds the integration solution's package (the zip the
 // CRM's ImportSolution takes): a managed solution named
@@ -81,9 +85,20 @@ type AdminCredentials struct {
 // ImportSolution imports the integration solution into the CRM, as the
 // administrator when given, else as the integration user.
 func (s *Service) ImportSolution(ctx context.Context, name string, admin *AdminCredentials) error {
+	_, err := s.ImportSolutionReport(ctx, name, admin)
+	return err
+}
+
+// ImportSolutionReport imports the integration solution and returns what it
+// changed: nothing when the current version is already installed with all
+// its components. The solution package is imported only when the installed
+// version differs; the components (tables, columns, key, roles) are created
+// through the metadata API when missing; the connection row gets the ERP
+// web client URL.
+func (s *Service) ImportSolutionReport(ctx context.Context, name string, admin *AdminCredentials) ([]SolutionChange, error) {
 	c, err := s.Load(ctx, name)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	asAdmin := c
 	secrets := s.Secrets
@@ -97,24 +112,67 @@ func (s *Service) ImportSolution(ctx context.Context, name string, admin *AdminC
 	}
 	crm, err := DialCRM(ctx, asAdmin, secrets, s.Options)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	pkg, err := SolutionPackage()
-	if err != nil {
-		return err
-	}
-	body, _ := json.Marshal(map[string]any{
-		"CustomizationFile":                base64.StdEncoding.EncodeToString(pkg),
-		"OverwriteUnmanagedCustomizations": true,
-		"PublishWorkflows":                 true,
-		"ImportJobId":                      newGUID(),
-	})
-	if _, err := crm.Do(ctx, dataverse.Request{Method: http.MethodPost, Path: "ImportSolution", Body: body}); err != nil {
+	fail := func(what string, err error) error {
 		f := classify(err, "CRM", c.CRM.URL, "the administrator's user name and password")
-		return fmt.Errorf("import the integration solution: %s; %s", f.reason, f.fix)
+		return fmt.Errorf("import the integration solution: %s: %s; %s", what, f.reason, f.fix)
 	}
-	s.log().Info("integration solution imported", "name", c.Name, "solution", SolutionUniqueName, "version", SolutionVersion)
-	return nil
+	var changes []SolutionChange
+	installed, err := InstalledSolutionVersion(ctx, crm)
+	if err != nil {
+		return nil, fail("read the installed version", err)
+	}
+	if installed != SolutionVersion {
+		pkg, err := SolutionPackage()
+		if err != nil {
+			return nil, err
+		}
+		body, _ := json.Marshal(map[string]any{
+			"CustomizationFile":                base64.StdEncoding.EncodeToString(pkg),
+			"OverwriteUnmanagedCustomizations": true,
+			"PublishWorkflows":                 true,
+			"ImportJobId":                      newGUID(),
+		})
+		if _, err := crm.Do(ctx, dataverse.Request{Method: http.MethodPost, Path: "ImportSolution", Body: body}); err != nil {
+			return nil, fail("import the package", err)
+		}
+		from := installed
+		if from == "" {
+			from = "none"
+		}
+		changes = append(changes, SolutionChange{Kind: "solution", Name: SolutionUniqueName + " " + from + " → " + SolutionVersion})
+	}
+	comps, err := EnsureSolutionComponents(ctx, crm)
+	changes = append(changes, comps...)
+	if err != nil {
+		return changes, fail("create the components", err)
+	}
+	if err := PutConnectionRow(ctx, crm, c.Name, c.ERP.WebClientURL, c.LastTest.ERPCompanyName); err != nil {
+		return changes, fail("write the connection row", err)
+	}
+	s.log().Info("integration solution imported", "name", c.Name, "solution", SolutionUniqueName, "version", SolutionVersion, "changes", len(changes))
+	return changes, nil
+}
+
+// InstalledSolutionVersion returns the version of the integration solution
+// installed in the CRM, "" when it is not installed.
+func InstalledSolutionVersion(ctx context.Context, crm *dataverse.Client) (string, error) {
+	resp, err := crm.Do(ctx, dataverse.Request{Method: http.MethodGet, Path: "solutions",
+		Query: url.Values{"$filter": {"uniquename eq '" + SolutionUniqueName + "'"}, "$select": {"uniquename,version"}}})
+	if err != nil {
+		return "", err
+	}
+	var page struct {
+		Value []dataverse.Record `json:"value"`
+	}
+	if err := json.Unmarshal(resp.Body, &page); err != nil {
+		return "", fmt.Errorf("the CRM's answer about solutions is not JSON: %w", err)
+	}
+	if len(page.Value) == 0 {
+		return "", nil
+	}
+	return page.Value[0].String("version"), nil
 }
 
 // oneSecret serves a single secret that is not stored (admin password).
