@@ -1,0 +1,96 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/coupler/coupler/internal/mapping"
+	"github.com/coupler/coupler/internal/store"
+	"github.com/coupler/coupler/internal/syncer"
+	"github.com/coupler/coupler/internal/syncer/syncstore"
+)
+
+// fixedRefs resolves every lookup to one CRM id, as couplings of the small
+// lookup mappings (salespeople, payment terms…) would.
+type fixedRefs struct {
+	ms map[string]*mapping.TableMapping
+}
+
+func (f fixedRefs) Mapping(name string) (*mapping.TableMapping, bool) {
+	m, ok := f.ms[name]
+	return m, ok
+}
+func (f fixedRefs) CRMRef(_ context.Context, l mapping.Lookup, _ string) (string, error) {
+	if m, ok := f.ms[l.Mapping]; ok && m.Kind == mapping.KindOption {
+		return "2", nil
+	}
+	return "6f9619ff-8b86-d011-b42d-00c04fc964ff", nil
+}
+func (fixedRefs) ERPRef(context.Context, mapping.Lookup, string) (string, error) {
+	return "6f9619ff-8b86-d011-b42d-00c04fc964ff", nil
+}
+
+func customerFields(i int) map[string]any {
+	return map[string]any{
+		"id": fmt.Sprintf("00000000-0000-0000-0000-%012d", i), "number": fmt.Sprintf("S%07d", i),
+		"displayName": fmt.Sprintf("Adams Trading %d", i), "type": "Company", "addressLine1": "12 High Street",
+		"addressLine2": "", "city": "London", "state": "", "country": "GB", "postalCode": "EC1A 1BB",
+		"phoneNumber": "+44 20 7946 0000", "email": fmt.Sprintf("contact%d@example.com", i), "website": "",
+		"salespersonCode": "JO", "creditLimit": 1000.0, "taxLiable": true, "currencyCode": "GBP",
+		"paymentTermsId": "6f9619ff-8b86-d011-b42d-00c04fc964ff", "shipmentMethodId": "",
+		"lastModifiedDateTime": "2026-01-01T00:00:00Z",
+	}
+}
+
+// BenchmarkTransformCustomer is the per-record work of a full run: one ERP
+// customer to its CRM account payload with every default field mapping.
+func BenchmarkTransformCustomer(b *testing.B) {
+	ms := map[string]*mapping.TableMapping{}
+	for _, m := range mapping.Defaults() {
+		ms[m.Name] = &m
+	}
+	m := ms[mapping.Customer]
+	src := customerFields(1)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := mapping.TransformToCRM(ctx, m, src, fixedRefs{ms}, true); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkCouplingLookup is the engine's coupling lookup for one page of
+// 1,000 ERP ids among 100,000 couplings in SQLite.
+func BenchmarkCouplingLookup(b *testing.B) {
+	ctx := context.Background()
+	db, err := store.Open(ctx, store.Options{DataDir: b.TempDir(), Logger: slog.New(slog.DiscardHandler)})
+	require.NoError(b, err)
+	defer db.Close()
+	st := syncstore.New(db)
+	const n, page = 100_000, 1000
+	ids := make([]string, n)
+	cs := make([]syncer.Coupling, 0, page)
+	for i := range n {
+		ids[i] = fmt.Sprintf("00000000-0000-0000-0000-%012d", i)
+		cs = append(cs, syncer.Coupling{Mapping: mapping.Customer, ERPID: ids[i], CRMID: syncer.DeterministicID(mapping.Customer, ids[i]), LastResult: syncer.ResultSuccess})
+		if len(cs) == page {
+			require.NoError(b, st.PutCouplings(ctx, cs))
+			cs = cs[:0]
+		}
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		start := (i * page) % n
+		got, err := st.GetCouplings(ctx, mapping.Customer, syncer.SideERP, ids[start:start+page])
+		if err != nil || len(got) != page {
+			b.Fatalf("%d couplings, %v", len(got), err)
+		}
+		i++
+	}
+}
