@@ -22,6 +22,7 @@ const (
 	AutoCreateEvery = 30 * time.Minute
 	StatusEvery     = 7 * time.Minute
 	QuotesEvery     = 30 * time.Minute
+	MirrorEvery     = 5 * time.Minute
 )
 
 // CreateArgs creates ERP orders from submitted CRM orders. Scheduled runs
@@ -61,6 +62,17 @@ func (QuotesArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{Queue: Queue, MaxAttempts: 3, UniqueOpts: river.UniqueOpts{ByArgs: true}}
 }
 
+// MirrorArgs runs the bidirectional mode (ERP orders → CRM orders).
+type MirrorArgs struct{}
+
+// Kind names the job in River's tables.
+func (MirrorArgs) Kind() string { return "orders-mirror" }
+
+// InsertOpts: ticks do not pile up.
+func (MirrorArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: Queue, MaxAttempts: 3, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
+
 // DialFunc returns the enabled connection's clients or ErrDisabled
 // (Dialer.Dial).
 type DialFunc func(ctx context.Context) (Conn, error)
@@ -80,6 +92,9 @@ func Register(r *jobs.Registry, dial DialFunc, st store.Store, log *slog.Logger)
 	if err := jobs.Register(r, &quotesWorker{worker: w}); err != nil {
 		return err
 	}
+	if err := jobs.Register(r, &mirrorWorker{worker: w}); err != nil {
+		return err
+	}
 	if err := r.Queue(Queue, 1); err != nil {
 		return err
 	}
@@ -87,6 +102,9 @@ func Register(r *jobs.Registry, dial DialFunc, st store.Store, log *slog.Logger)
 		return err
 	}
 	if err := r.Every("orders-status", StatusEvery, func() river.JobArgs { return StatusArgs{} }); err != nil {
+		return err
+	}
+	if err := r.Every("orders-mirror", MirrorEvery, func() river.JobArgs { return MirrorArgs{} }); err != nil {
 		return err
 	}
 	return r.Every("orders-quotes", QuotesEvery, func() river.JobArgs { return QuotesArgs{} })
@@ -158,5 +176,19 @@ func (w *quotesWorker) Work(ctx context.Context, _ *river.Job[QuotesArgs]) error
 		return err
 	}
 	_, err = s.ProcessQuotes(ctx)
+	return err
+}
+
+type mirrorWorker struct {
+	river.WorkerDefaults[MirrorArgs]
+	worker
+}
+
+func (w *mirrorWorker) Work(ctx context.Context, _ *river.Job[MirrorArgs]) error {
+	s, ok, err := w.service(ctx, func(c Conn) bool { return c.Setup.SalesOrders.Bidirectional })
+	if !ok {
+		return err
+	}
+	_, err = s.MirrorERPOrders(ctx)
 	return err
 }
