@@ -41,7 +41,21 @@ type Options struct {
 	// PollInterval is how often to look for new jobs when no notification
 	// arrives (default 1 s; SQLite has no LISTEN/NOTIFY, so it polls).
 	PollInterval time.Duration
+	// JobTimeout cancels a job's context after this long (default
+	// DefaultJobTimeout; River's own default of one minute would cut a
+	// large full synchronisation short). A worker may set its own with
+	// Timeout.
+	JobTimeout time.Duration
+	// RescueStuckJobsAfter is how long a job may stay running before the
+	// elected instance takes it for one whose instance crashed and retries
+	// it elsewhere (default JobTimeout + 10 minutes; it must exceed
+	// JobTimeout, or live jobs would be run twice).
+	RescueStuckJobsAfter time.Duration
 }
+
+// DefaultJobTimeout bounds one job: a 1,000,000-record full
+// synchronisation takes minutes, not an hour.
+const DefaultJobTimeout = time.Hour
 
 // client is what both River clients (*sql.Tx and pgx.Tx flavours) share.
 type client interface {
@@ -70,6 +84,11 @@ func New(ctx context.Context, st store.Store, opts Options) (*Queue, error) {
 	if opts.Workers < 0 || opts.Heartbeat < 0 || opts.PollInterval < 0 {
 		return nil, fmt.Errorf("jobs: workers (%d), heartbeat (%v) and poll interval (%v) must not be negative", opts.Workers, opts.Heartbeat, opts.PollInterval)
 	}
+	timeout := cmp.Or(opts.JobTimeout, DefaultJobTimeout)
+	rescue := cmp.Or(opts.RescueStuckJobsAfter, timeout+10*time.Minute)
+	if timeout < 0 || rescue <= timeout {
+		return nil, fmt.Errorf("jobs: job timeout %v must be positive and below rescue-stuck-jobs-after %v (a job still running would be rescued and run twice)", timeout, rescue)
+	}
 	reg := opts.Registry
 	if reg == nil {
 		reg = NewRegistry()
@@ -86,12 +105,14 @@ func New(ctx context.Context, st store.Store, opts Options) (*Queue, error) {
 		queues[name] = river.QueueConfig{MaxWorkers: n}
 	}
 	cfg := &river.Config{
-		Logger:            log,
-		Workers:           reg.workers,
-		PeriodicJobs:      reg.periodic,
-		Queues:            queues,
-		FetchPollInterval: cmp.Or(opts.PollInterval, time.Second),
-		FetchCooldown:     min(cmp.Or(opts.PollInterval, time.Second), river.FetchCooldownDefault),
+		Logger:               log,
+		Workers:              reg.workers,
+		PeriodicJobs:         reg.periodic,
+		Queues:               queues,
+		FetchPollInterval:    cmp.Or(opts.PollInterval, time.Second),
+		FetchCooldown:        min(cmp.Or(opts.PollInterval, time.Second), river.FetchCooldownDefault),
+		JobTimeout:           timeout,
+		RescueStuckJobsAfter: rescue,
 	}
 	q := &Queue{log: log}
 	var err error
