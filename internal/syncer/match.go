@@ -54,6 +54,15 @@ func (e *Engine) match(ctx context.Context, m *mapping.TableMapping, dryRun bool
 		return res, fmt.Errorf("mapping %s has no field marked for match-based coupling (match_priority)", m.Name)
 	}
 	st := e.opts.Store
+	// Only the match fields are read: matching needs nothing else, and
+	// whole rows of whole tables cost decoding time and memory.
+	var erpSel, crmSel []string
+	for _, g := range groups {
+		for _, f := range g {
+			erpSel = append(erpSel, f.ERPField)
+			crmSel = append(crmSel, f.CRMField)
+		}
+	}
 	var erp []Record
 	if m.Kind == mapping.KindStatic {
 		for _, rec := range m.Records {
@@ -61,7 +70,7 @@ func (e *Engine) match(ctx context.Context, m *mapping.TableMapping, dryRun bool
 			erp = append(erp, Record{ID: id, Fields: rec})
 		}
 	} else {
-		err := e.opts.ERP.Read(ctx, ReadQuery{Entity: m.ERPEntity, Key: "id", Modified: m.ERPModifiedField(), Filter: m.ERPFilter}, func(page []Record) error {
+		err := e.opts.ERP.Read(ctx, ReadQuery{Entity: m.ERPEntity, Key: "id", Modified: m.ERPModifiedField(), Filter: m.ERPFilter, Select: erpSel}, func(page []Record) error {
 			erp = append(erp, page...)
 			return nil
 		})
@@ -70,7 +79,7 @@ func (e *Engine) match(ctx context.Context, m *mapping.TableMapping, dryRun bool
 		}
 	}
 	var crm []Record
-	err := e.opts.CRM.Read(ctx, ReadQuery{Entity: m.CRMEntitySet, Key: m.CRMKey, Modified: m.CRMModifiedField(), Filter: m.CRMFilter}, func(page []Record) error {
+	err := e.opts.CRM.Read(ctx, ReadQuery{Entity: m.CRMEntitySet, Key: m.CRMKey, Modified: m.CRMModifiedField(), Filter: m.CRMFilter, Select: crmSel}, func(page []Record) error {
 		crm = append(crm, page...)
 		return nil
 	})

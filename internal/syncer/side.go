@@ -26,6 +26,10 @@ type ReadQuery struct {
 	Since time.Time
 	// Equal adds `field eq 'value'` conditions (e.g. documentId for lines).
 	Equal map[string]string
+	// Select, when set, asks only for these fields (the key and the
+	// modification field are always added): match-based coupling reads
+	// whole tables for a few fields.
+	Select []string
 }
 
 // OpKind is what a write does.

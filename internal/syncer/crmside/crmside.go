@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -77,7 +78,7 @@ func (s *Side) Read(ctx context.Context, q syncer.ReadQuery, fn func([]syncer.Re
 		conds = append(conds, fmt.Sprintf("%s eq %s", k, literal(q.Equal[k])))
 	}
 	conds = append(conds, q.Filter)
-	dq := dataverse.Query{Filter: and(conds...), OrderBy: q.Modified + " asc," + q.Key + " asc", PageSize: s.pageSize}
+	dq := dataverse.Query{Filter: and(conds...), OrderBy: q.Modified + " asc," + q.Key + " asc", PageSize: s.pageSize, Select: selectList(q)}
 	return s.c.List(ctx, q.Entity, dq, func(p dataverse.Page) error {
 		recs, err := s.convert(q.Entity, q.Key, q.Modified, p.Records)
 		if err != nil {
@@ -85,6 +86,24 @@ func (s *Side) Read(ctx context.Context, q syncer.ReadQuery, fn func([]syncer.Re
 		}
 		return fn(recs)
 	})
+}
+
+// selectList is the $select of a read: nil (every column) unless the
+// query names fields, to which the key and modification field are added.
+func selectList(q syncer.ReadQuery) []string {
+	if len(q.Select) == 0 {
+		return nil
+	}
+	out := []string{q.Key}
+	if q.Modified != "" {
+		out = append(out, q.Modified)
+	}
+	for _, f := range q.Select {
+		if f != "" && !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 func (s *Side) convert(entity, key, modified string, rows []dataverse.Record) ([]syncer.Record, error) {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -72,6 +73,17 @@ func (s *Side) Read(ctx context.Context, q syncer.ReadQuery, fn func([]syncer.Re
 	}
 	conds = append(conds, q.Filter)
 	bq := bc.Query{Filter: and(conds), MaxPageSize: s.pageSize}
+	if len(q.Select) > 0 {
+		bq.Select = []string{"id"}
+		if q.Modified != "" {
+			bq.Select = append(bq.Select, q.Modified)
+		}
+		for _, f := range q.Select {
+			if f != "" && !slices.Contains(bq.Select, f) {
+				bq.Select = append(bq.Select, f)
+			}
+		}
+	}
 	if len(q.Equal) == 0 { // line sets have no lastModifiedDateTime
 		bq.OrderBy = []string{q.Modified}
 	}
