@@ -3,10 +3,12 @@ package web_test
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -224,6 +226,23 @@ func TestBrowserAssistedSetupSyncAndRetry(t *testing.T) {
 	page, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`main`)))
 	require.NoError(t, err)
 	require.Contains(t, page, "resolved")
+
+	// /metrics: records per mapping, direction and outcome; API requests
+	// per service and status; job durations.
+	resp, err := http.Get(e.base + "/metrics")
+	require.NoError(t, err)
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`coupler_sync_records_total\{direction="Bidirectional",mapping="CONTACT",outcome="failed"\} 1\n`,
+		`coupler_sync_records_total\{direction="ToCRM",mapping="CURRENCY",outcome="inserted"\} [1-9]`,
+		`coupler_api_requests_total\{service="crm",status="200"\} [1-9]`,
+		`coupler_api_requests_total\{service="erp",status="429"\} 0\n`,
+		`coupler_sync_job_duration_seconds_bucket\{mapping="CUSTOMER",le="60"\} 1\n`,
+		`coupler_sync_open_errors\{mapping="CONTACT"\} 0\n`,
+	} {
+		require.True(t, regexp.MustCompile(want).Match(metrics), "/metrics has no line matching %s", want)
+	}
 
 	for _, p := range []string{"mappings", "couplings", "tokens", "users"} {
 		require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(e.base+"/"+p), chromedp.WaitVisible(chromedp.CSS(`main h1`))))
