@@ -73,8 +73,14 @@ func (s *Service) build(ctx context.Context, kind string, o crmOrder, cust bc.Cu
 	if err != nil {
 		return nil, err
 	}
-	if code != "" && cust.CurrencyCode != "" && !strings.EqualFold(code, cust.CurrencyCode) {
-		return nil, refusedf("CRM %s %s is in %s but ERP customer %s bills in %s: change the order's currency or the customer's", kind, o.Number, code, cust.Number, cust.CurrencyCode)
+	custCur := cust.CurrencyCode
+	if custCur == "" {
+		if custCur, err = s.setting(ctx, SettingLocalCurrency); err != nil {
+			return nil, err
+		}
+	}
+	if code != "" && custCur != "" && !strings.EqualFold(code, custCur) {
+		return nil, refusedf("CRM %s %s is in %s but ERP customer %s bills in %s: change the order's currency or the customer's", kind, o.Number, code, cust.Number, custCur)
 	}
 	writeIn, err := s.setting(ctx, SettingWriteInItem)
 	if err != nil {

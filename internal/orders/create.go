@@ -90,6 +90,9 @@ func (s *Service) createOrder(ctx context.Context, o crmOrder) (Outcome, error) 
 	if prev.State == store.DocCreated {
 		oc.Result, oc.ERPNumber = "existing", prev.ERPNumber
 		d.Attempts = prev.Attempts
+		if prev.ERPStatus == "" { // the CRM was not told yet (crash or CRM error after the ERP write)
+			return s.finish(ctx, o, &d, oc, release)
+		}
 		return oc, release(store.DocCreated, "")
 	}
 	fail := func(err error) (Outcome, error) {
@@ -158,7 +161,9 @@ func (s *Service) createOrder(ctx context.Context, o crmOrder) (Outcome, error) 
 // finish records the ERP order and tells the CRM: lastbackofficesubmit and
 // a post on the order's wall with the ERP number.
 func (s *Service) finish(ctx context.Context, o crmOrder, d *store.Document, oc Outcome, release func(state, msg string) error) (Outcome, error) {
-	d.ERPStatus = "created"
+	// Created, and the CRM not told yet (ERPStatus ""): a failure below is
+	// retried by the next run, which finds the order created.
+	d.ERPStatus = ""
 	if err := release(store.DocCreated, ""); err != nil {
 		return oc, err
 	}
@@ -179,6 +184,10 @@ func (s *Service) finish(ctx context.Context, o crmOrder, d *store.Document, oc 
 	}
 	if err != nil {
 		return oc, fmt.Errorf("orders: write lastbackofficesubmit and the ERP number on CRM order %s: %w", o.Number, err)
+	}
+	d.ERPStatus = "created"
+	if err := s.o.Store.PutDocument(ctx, *d); err != nil {
+		return oc, fmt.Errorf("orders: record CRM order %s: %w", o.Number, err)
 	}
 	return oc, nil
 }

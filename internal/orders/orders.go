@@ -30,6 +30,10 @@ const (
 	SettingWriteInItem = "sales_orders.write_in_item"
 	// SettingFreightItem is the ERP item number a CRM freight amount becomes.
 	SettingFreightItem = "sales_orders.freight_item"
+	// SettingLocalCurrency is the ERP's local currency code (e.g. GBP): the
+	// currency of customers whose currency code is empty. BC's API v2.0 does
+	// not expose it, so the check of such customers needs this setting.
+	SettingLocalCurrency = "sales_orders.local_currency"
 )
 
 // ErrRefused marks an order that cannot become an ERP order as it stands

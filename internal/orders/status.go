@@ -75,7 +75,7 @@ func (s *Service) UpdateStatuses(ctx context.Context) (int, error) {
 	changed := 0
 	var errs []error
 	for _, d := range ds {
-		if d.ERPStatus == "invoiced" {
+		if d.ERPStatus == "invoiced" || d.ERPStatus == "" { // "" = the order job has not told the CRM yet
 			continue
 		}
 		st, err := s.erpStatus(ctx, d)
