@@ -31,7 +31,7 @@ func (e *Engine) Match(ctx context.Context, name string, dryRun bool) (MatchResu
 	if err != nil {
 		return MatchResult{}, err
 	}
-	return e.match(ctx, &m, dryRun, nil)
+	return e.match(ctx, &m, dryRun, nil, nil)
 }
 
 func (e *Engine) mapping(ctx context.Context, name string) (mapping.TableMapping, error) {
@@ -47,7 +47,10 @@ func (e *Engine) mapping(ctx context.Context, name string) (mapping.TableMapping
 	return mapping.TableMapping{}, fmt.Errorf("mapping %q: %w (see coupler mappings list)", name, ErrUnknownMapping)
 }
 
-func (e *Engine) match(ctx context.Context, m *mapping.TableMapping, dryRun bool, r *run) (MatchResult, error) {
+// match couples by match fields. crmRows, when not nil, are the CRM rows a
+// full run has just read (all of them): they are used instead of reading
+// the CRM table a second time.
+func (e *Engine) match(ctx context.Context, m *mapping.TableMapping, dryRun bool, r *run, crmRows *[]Record) (MatchResult, error) {
 	res := MatchResult{Mapping: m.Name, DryRun: dryRun}
 	groups := m.MatchFields()
 	if len(groups) == 0 {
@@ -79,12 +82,16 @@ func (e *Engine) match(ctx context.Context, m *mapping.TableMapping, dryRun bool
 		}
 	}
 	var crm []Record
-	err := e.opts.CRM.Read(ctx, ReadQuery{Entity: m.CRMEntitySet, Key: m.CRMKey, Modified: m.CRMModifiedField(), Filter: m.CRMFilter, Select: crmSel}, func(page []Record) error {
-		crm = append(crm, page...)
-		return nil
-	})
-	if err != nil {
-		return res, fmt.Errorf("read CRM %s: %w", m.CRMEntitySet, err)
+	if crmRows != nil {
+		crm = *crmRows
+	} else {
+		err := e.opts.CRM.Read(ctx, ReadQuery{Entity: m.CRMEntitySet, Key: m.CRMKey, Modified: m.CRMModifiedField(), Filter: m.CRMFilter, Select: crmSel}, func(page []Record) error {
+			crm = append(crm, page...)
+			return nil
+		})
+		if err != nil {
+			return res, fmt.Errorf("read CRM %s: %w", m.CRMEntitySet, err)
+		}
 	}
 	erpFree, err := uncoupled(ctx, st, m.Name, SideERP, erp)
 	if err != nil {

@@ -73,11 +73,6 @@ func (r *run) execute(ctx context.Context, headers []string) error {
 	if len(r.ro.ERPIDs) > 0 {
 		return r.syncRecords(ctx, r.ro.ERPIDs)
 	}
-	if r.ro.Full && len(r.m.MatchFields()) > 0 {
-		if _, err := r.e.match(ctx, r.m, false, r); err != nil {
-			return fmt.Errorf("match-based coupling before the full synchronisation: %w", err)
-		}
-	}
 	return r.syncTable(ctx)
 }
 
@@ -138,6 +133,10 @@ func (r *run) syncTable(ctx context.Context) error {
 	m := r.m
 	crmChanged := map[string]Record{}
 	var crmMax time.Time
+	// A full run couples by match fields first; it reuses the CRM rows it
+	// reads anyway instead of reading the CRM table twice.
+	matchFirst := r.ro.Full && len(m.MatchFields()) > 0
+	var crmAll *[]Record
 	if m.Direction.FromCRMAllowed() {
 		since, err := r.cursor(ctx, SideCRM)
 		if err != nil {
@@ -148,7 +147,13 @@ func (r *run) syncTable(ctx context.Context) error {
 			return fmt.Errorf("who is the integration user on the CRM: %w", err)
 		}
 		q := ReadQuery{Entity: m.CRMEntitySet, Key: m.CRMKey, Modified: m.CRMModifiedField(), Filter: m.CRMFilter, Since: since}
+		if matchFirst {
+			crmAll = &[]Record{}
+		}
 		err = r.e.opts.CRM.Read(ctx, q, func(page []Record) error {
+			if crmAll != nil {
+				*crmAll = append(*crmAll, page...)
+			}
 			for _, rec := range page {
 				if rec.ModifiedAt.After(crmMax) {
 					crmMax = rec.ModifiedAt
@@ -163,6 +168,12 @@ func (r *run) syncTable(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("read CRM %s: %w", m.CRMEntitySet, err)
 		}
+	}
+	if matchFirst {
+		if _, err := r.e.match(ctx, m, false, r, crmAll); err != nil {
+			return fmt.Errorf("match-based coupling before the full synchronisation: %w", err)
+		}
+		crmAll = nil
 	}
 	if m.Direction.ToCRMAllowed() {
 		since, err := r.cursor(ctx, SideERP)
