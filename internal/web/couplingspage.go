@@ -18,6 +18,7 @@ import (
 type couplingRow struct {
 	syncer.Coupling
 	ERPLink, CRMLink string
+	Name, Number     string // from the ERP, when found by an ERP search
 }
 
 type couplingsView struct {
@@ -28,6 +29,8 @@ type couplingsView struct {
 	More     bool
 	Match    *syncer.MatchResult
 	Problem  string
+	Found    []couplingRow // ERP records found by name or number
+	SearchIn string        // "ids" or "erp"
 }
 
 // erpPages are the web client's card pages of the entities coupler maps.
@@ -95,7 +98,9 @@ func (h *Handler) couplingsPage(w http.ResponseWriter, r *http.Request, status i
 			}
 		}
 	}
-	if v.Mapping != "" {
+	if v.SearchIn == "erp" && v.Query != "" {
+		v.Rows = v.Found
+	} else if v.Mapping != "" {
 		var m mapping.TableMapping
 		m, v.Rows, v.More, err = h.searchCouplings(r.Context(), v.Mapping, v.Query)
 		if err != nil && v.Problem == "" {
@@ -114,7 +119,17 @@ func (h *Handler) couplingsPage(w http.ResponseWriter, r *http.Request, status i
 
 func (h *Handler) couplings(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	h.couplingsPage(w, r, http.StatusOK, couplingsView{Mapping: q.Get("mapping"), Query: q.Get("q")}, "")
+	v := couplingsView{Mapping: q.Get("mapping"), Query: q.Get("q"), SearchIn: q.Get("in")}
+	if v.SearchIn == "erp" && strings.TrimSpace(v.Query) != "" {
+		m, _, err := h.findMapping(r.Context(), v.Mapping)
+		if err == nil {
+			v.Found, err = h.searchERP(r.Context(), m, strings.TrimSpace(v.Query))
+		}
+		if err != nil {
+			v.Problem = err.Error()
+		}
+	}
+	h.couplingsPage(w, r, http.StatusOK, v, "")
 }
 
 func (h *Handler) engineFor(ctx context.Context) (*syncer.Engine, error) {

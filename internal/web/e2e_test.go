@@ -244,6 +244,15 @@ func TestBrowserAssistedSetupSyncAndRetry(t *testing.T) {
 		require.True(t, regexp.MustCompile(want).Match(metrics), "/metrics has no line matching %s", want)
 	}
 
+	// Coupled records found by name in the ERP, with their CRM side.
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(e.base+"/couplings?mapping=CUSTOMER&in=erp&q=Adatum"),
+		chromedp.WaitVisible(chromedp.CSS(`#couplings`))))
+	found, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#couplings tbody`)))
+	require.NoError(t, err)
+	require.Contains(t, found, "Adatum Corporation")
+	require.Contains(t, found, "Success", "the customer found in the ERP is coupled: %s", found)
+	shot(t, ctx, "couplings-search")
+
 	for _, p := range []string{"mappings", "couplings", "tokens", "users"} {
 		require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(e.base+"/"+p), chromedp.WaitVisible(chromedp.CSS(`main h1`))))
 		shot(t, ctx, p)
