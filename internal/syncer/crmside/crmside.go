@@ -166,14 +166,17 @@ func (s *Side) Write(ctx context.Context, entity, key string, ops []syncer.Op) (
 	for start := 0; start < len(ops); start += MaxBatch {
 		part := ops[start:min(start+MaxBatch, len(ops))]
 		reqs := make([]dataverse.BatchRequest, len(part))
+		// The representation returned is cut to the two columns the engine
+		// keeps: whole rows cost the service and the client dearly.
+		sel := "?$select=" + key + ",modifiedon"
 		for i, op := range part {
 			h := http.Header{"Prefer": {"return=representation"}}
 			switch op.Kind {
 			case syncer.OpCreate:
 				if op.ID == "" {
-					reqs[i] = dataverse.BatchRequest{Method: http.MethodPost, Path: entity, Body: op.Payload, Header: h}
+					reqs[i] = dataverse.BatchRequest{Method: http.MethodPost, Path: entity + sel, Body: op.Payload, Header: h}
 				} else {
-					reqs[i] = dataverse.BatchRequest{Method: http.MethodPatch, Path: entity + "(" + op.ID + ")", Body: op.Payload, Header: h}
+					reqs[i] = dataverse.BatchRequest{Method: http.MethodPatch, Path: entity + "(" + op.ID + ")" + sel, Body: op.Payload, Header: h}
 				}
 			case syncer.OpUpdate:
 				etag := op.IfMatch
@@ -181,7 +184,7 @@ func (s *Side) Write(ctx context.Context, entity, key string, ops []syncer.Op) (
 					etag = "*"
 				}
 				h.Set("If-Match", etag)
-				reqs[i] = dataverse.BatchRequest{Method: http.MethodPatch, Path: entity + "(" + op.ID + ")", Body: op.Payload, Header: h}
+				reqs[i] = dataverse.BatchRequest{Method: http.MethodPatch, Path: entity + "(" + op.ID + ")" + sel, Body: op.Payload, Header: h}
 			case syncer.OpDelete:
 				reqs[i] = dataverse.BatchRequest{Method: http.MethodDelete, Path: entity + "(" + op.ID + ")"}
 			}
