@@ -45,10 +45,12 @@ func init() {
 				}}
 		}
 		var asJSON bool
+		var asUser string
 		show := with("show", "Print the whole setup (secrets masked) and its health", func(ctx context.Context, env *setupEnv, out io.Writer) error {
-			return showConnection(ctx, env, out, name, asJSON)
+			return showConnection(ctx, env, out, name, asUser, asJSON)
 		})
 		show.Flags().BoolVar(&asJSON, "json", false, "print as JSON")
+		show.Flags().StringVar(&asUser, "user", os.Getenv("COUPLER_USER"), "the coupler user (e-mail) whose CRM mapping \"current user is mapped\" shows (env COUPLER_USER)")
 		cmd.AddCommand(show)
 
 		var testJSON bool
@@ -110,8 +112,16 @@ func init() {
 				if err != nil {
 					return err
 				}
-				if err := env.svc.ImportSolution(cmd.Context(), name, admin); err != nil {
+				changes, err := env.svc.ImportSolutionReport(cmd.Context(), name, admin)
+				for _, c := range changes {
+					fmt.Fprintf(cmd.OutOrStdout(), "  created %s %s\n", c.Kind, c.Name)
+				}
+				if err != nil {
 					return err
+				}
+				if len(changes) == 0 {
+					fmt.Fprintf(cmd.OutOrStdout(), "The integration solution %s %s is installed and complete: nothing to change.\n", setup.SolutionUniqueName, setup.SolutionVersion)
+					return nil
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "The integration solution %s %s is imported.\n", setup.SolutionUniqueName, setup.SolutionVersion)
 				return nil
@@ -126,7 +136,7 @@ func init() {
 				return err
 			}
 			fmt.Fprintf(out, "ERP web client URL reset to %s\n", u)
-			return nil
+			return refreshLinksNow(ctx, env, out)
 		}))
 		return cmd
 	})
@@ -182,7 +192,7 @@ func printChecklist(out io.Writer, list setup.Checklist, asJSON bool) error {
 
 // showConnection prints the setup with secrets as set/not set, the last
 // test's facts and every warning (encryption, disabled).
-func showConnection(ctx context.Context, env *setupEnv, out io.Writer, name string, asJSON bool) error {
+func showConnection(ctx context.Context, env *setupEnv, out io.Writer, name, asUser string, asJSON bool) error {
 	c, err := env.svc.Load(ctx, name)
 	if err != nil {
 		return err
@@ -202,10 +212,14 @@ func showConnection(ctx context.Context, env *setupEnv, out io.Writer, name stri
 			masked[n] = "set"
 		}
 	}
+	um, err := userMapping(ctx, env, c, asUser)
+	if err != nil {
+		return err
+	}
 	if asJSON {
 		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")
-		return enc.Encode(map[string]any{"connection": c, "secrets": masked, "encryption": statusJSON(st)})
+		return enc.Encode(map[string]any{"connection": c, "secrets": masked, "encryption": statusJSON(st), "user_mapping": um})
 	}
 	yn := func(b bool) string {
 		if b {
@@ -273,6 +287,10 @@ func showConnection(ctx context.Context, env *setupEnv, out io.Writer, name stri
 	w("  Process quotes automatically", yn(c.SalesOrders.AutoProcessQuote))
 	w("Bidirectional sales orders", yn(c.SalesOrders.Bidirectional))
 	w("ERP users must map to CRM users", yn(c.UsersMustMapToCRM))
+	w("Users mapped to CRM users", fmt.Sprintf("%d of %d (see `coupler users list`, refresh with `coupler users map`)", um.Mapped, um.Users))
+	if um.CurrentUser != "" {
+		w("Current user is mapped", um.CurrentUserMapped)
+	}
 	fmt.Fprintln(out, "Last test")
 	if c.LastTest.At.IsZero() {
 		w("Result", "never tested: run `coupler connection test`")
