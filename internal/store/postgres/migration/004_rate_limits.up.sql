@@ -2,8 +2,10 @@
 -- (connection, service, user): instances sharing this database draw from the
 -- same bucket, so that together they stay under the service's per-user
 -- limit. tokens may be negative: each request reserves its turn and waits
--- until the bucket would have held its token.
-CREATE TABLE rate_buckets (
+-- until the bucket would have held its token. UNLOGGED: the state is
+-- transient (a crash only refills the buckets) and each request updates the
+-- row, which must not wait for a WAL flush.
+CREATE UNLOGGED TABLE rate_buckets (
 	connection TEXT NOT NULL,
 	service    TEXT NOT NULL,
 	user_name  TEXT NOT NULL,
