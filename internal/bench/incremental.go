@@ -27,8 +27,8 @@ func runIncremental(ctx context.Context, o Options) (Result, error) {
 			sizes = append(sizes, n)
 		}
 	}
-	if len(sizes) == 0 {
-		sizes = []int{o.Records}
+	if o.Records > 0 && (len(sizes) == 0 || sizes[len(sizes)-1] < o.Records) {
+		sizes = append(sizes, o.Records) // the cap itself, so that two sizes compare
 	}
 	res := Result{Scenario: "incremental", Changes: o.Changes}
 	for _, n := range sizes {

@@ -1,0 +1,43 @@
+package main
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestBenchCommandTiny runs `coupler bench` on 500 records so that the
+// command cannot rot; the figures are not asserted, only their presence.
+func TestBenchCommandTiny(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		scenario string
+		keys     []string
+	}{
+		{"full", []string{"records_per_sec", "floor_records_per_sec", "ratio", "requests", "peak_rss_mb"}},
+		// The sandbox and the synchronising coupler run as child processes.
+		{"memory", []string{"records_per_sec", "peak_rss_mb", "sandbox_peak_rss_mb"}},
+	} {
+		t.Run(tc.scenario, func(t *testing.T) {
+			t.Parallel()
+			out, errOut, code := run(t, nil, "bench", "--scenario", tc.scenario, "--records", "500", "--json")
+			require.Equal(t, 0, code, errOut)
+			var got map[string]any
+			require.NoError(t, json.Unmarshal([]byte(out), &got), out)
+			require.Equal(t, tc.scenario, got["scenario"])
+			for _, k := range tc.keys {
+				require.Contains(t, got, k, out)
+			}
+			require.Zero(t, got["failed"], out)
+			require.Contains(t, errOut, tc.scenario+"\n", "the readable table goes to stderr with --json")
+		})
+	}
+}
+
+func TestBenchCommandRefusesUnknownScenario(t *testing.T) {
+	t.Parallel()
+	_, errOut, code := run(t, nil, "bench", "--scenario", "fast")
+	require.NotEqual(t, 0, code)
+	require.Contains(t, errOut, `scenario "fast" is unknown`)
+}
