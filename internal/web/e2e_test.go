@@ -110,7 +110,7 @@ func TestBrowserAssistedSetupSyncAndRetry(t *testing.T) {
 	e := startE2E(t)
 	number := plantInvalidContact(t, e.r)
 	step("sandbox and daemon started")
-	ctx := browserFor(t, 80*time.Second)
+	ctx := browserFor(t, 150*time.Second)
 	step("browser started")
 	r := e.r
 	require.NoError(t, chromedp.Do(ctx,
@@ -252,6 +252,17 @@ func TestBrowserAssistedSetupSyncAndRetry(t *testing.T) {
 	require.Contains(t, found, "Adatum Corporation")
 	require.Contains(t, found, "Success", "the customer found in the ERP is coupled: %s", found)
 	shot(t, ctx, "couplings-search")
+
+	// On a phone no page is wider than the screen (tables scroll inside).
+	require.NoError(t, chromedp.Do(ctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile)))
+	for _, p := range []string{"sync", "connection", "errors", "couplings"} {
+		require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(e.base+"/"+p), chromedp.WaitVisible(chromedp.CSS(`main h1`))))
+		width, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth`))
+		require.NoError(t, err)
+		require.LessOrEqual(t, width, 390, "/%s is wider than a phone", p)
+		shot(t, ctx, "phone-"+p)
+	}
+	require.NoError(t, chromedp.Do(ctx, chromedp.EmulateReset()))
 
 	for _, p := range []string{"mappings", "couplings", "tokens", "users"} {
 		require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(e.base+"/"+p), chromedp.WaitVisible(chromedp.CSS(`main h1`))))
