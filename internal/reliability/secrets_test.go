@@ -79,11 +79,11 @@ func TestReliabilityNoSecretInClear(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, json.Unmarshal(raw, &r))
 	secrets := map[string]string{
-		"CRM client secret":            r.CRMClientSecret,
-		"CRM integration password":     r.IntegrationPassword,
-		"CRM administrator password":   r.CRMAdminPassword,
-		"ERP client secret":            r.ERPClientSecret,
-		"ERP web service access key":   r.ERPWebServiceKey,
+		"CRM client secret":             r.CRMClientSecret,
+		"CRM integration password":      r.IntegrationPassword,
+		"CRM administrator password":    r.CRMAdminPassword,
+		"ERP client secret":             r.ERPClientSecret,
+		"ERP web service access key":    r.ERPWebServiceKey,
 		"coupler admin password (demo)": sum.AdminPassword,
 	}
 	for name, v := range secrets {
