@@ -147,6 +147,27 @@ func TestRefreshWritesLinksAndBrowserOpensTheCustomer(t *testing.T) {
 	require.Equal(t, "21", q.Query().Get("page"))
 	require.Equal(t, "'No.' IS '"+custs[1].Number+"'", q.Query().Get("filter"))
 
+	// coupler's own UI links both ways from the coupling.
+	cs, err := f.st.ListCouplings(ctx, store.CouplingFilter{Mapping: mapping.Customer})
+	require.NoError(t, err)
+	var cp syncer.Coupling
+	for _, c := range cs {
+		if c.CRMID == accts[1] {
+			cp = c
+		}
+	}
+	var cm mapping.TableMapping
+	for _, m := range mapping.Defaults() {
+		if m.Name == mapping.Customer {
+			cm = m
+		}
+	}
+	f.setup.CRM.URL = f.r.CRMURL
+	pair, err := links.ForCoupling(ctx, f.erp, f.setup, cm, cp, "CRONUS International Ltd.")
+	require.NoError(t, err)
+	require.Equal(t, u, pair.ERP)
+	require.Equal(t, f.r.CRMURL+"/main.aspx?etn=account&id="+accts[1]+"&pagetype=entityrecord", pair.CRM)
+
 	// Follow the link in a real browser: the web client's customer card shows that customer.
 	bctx := browser(t)
 	require.NoError(t, chromedp.Do(bctx, chromedp.Navigate(u), chromedp.WaitVisible(chromedp.CSS("#record-number"))))
