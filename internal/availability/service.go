@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/coupler/coupler/internal/bc"
@@ -46,6 +47,25 @@ type Service struct {
 	log   *slog.Logger
 	cache *reader
 	guard *guard
+
+	touchMu sync.Mutex
+	touched map[int64]time.Time // last "last used" write per key
+}
+
+// touch records a key's use at most once a minute, so that a busy CRM does
+// not turn every read into a database write.
+func (s *Service) touch(ctx context.Context, id int64) {
+	now := s.o.Now()
+	s.touchMu.Lock()
+	if now.Sub(s.touched[id]) < time.Minute {
+		s.touchMu.Unlock()
+		return
+	}
+	s.touched[id] = now
+	s.touchMu.Unlock()
+	if err := s.o.Store.TouchServiceKey(context.WithoutCancel(ctx), id, now); err != nil {
+		s.log.Warn("item availability: record key use", "key", id, "err", err)
+	}
 }
 
 // New checks the options.
@@ -66,7 +86,7 @@ func New(o Options) (*Service, error) {
 		o.Now = time.Now
 	}
 	return &Service{o: o, log: o.Logger, cache: &reader{maxAge: o.MaxAge, now: o.Now},
-		guard: newGuard(o.FreeFailures, o.FailureWindow, o.Now)}, nil
+		guard: newGuard(o.FreeFailures, o.FailureWindow, o.Now), touched: map[int64]time.Time{}}, nil
 }
 
 // Handler serves OData v4 under /odata/v4/ (mount it at that prefix,
@@ -284,7 +304,7 @@ func (s *Service) authenticate(next http.Handler) http.Handler {
 			}
 			if good {
 				s.guard.success(ip)
-				_ = s.o.Store.TouchServiceKey(context.WithoutCancel(r.Context()), k.ID, s.o.Now())
+				s.touch(r.Context(), k.ID)
 				next.ServeHTTP(w, r)
 				return
 			}
