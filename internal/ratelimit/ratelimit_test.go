@@ -167,3 +167,30 @@ func TestDeadline(t *testing.T) {
 	require.NoError(t, b.Wait(t.Context()))
 	require.Less(t, time.Since(start), 1500*time.Millisecond, "the refunded turn was given back")
 }
+
+// TestInMemory: on SQLite (one instance) the buckets of one key are one
+// rate.Limiter in memory, shared by every client of the process.
+func TestInMemory(t *testing.T) {
+	t.Parallel()
+	st, err := store.Open(t.Context(), store.Options{DataDir: t.TempDir(), Logger: logger()})
+	require.NoError(t, err)
+	defer st.Close()
+	l, err := ratelimit.New(st, logger())
+	require.NoError(t, err)
+	key := ratelimit.Key{Connection: "c", Service: ratelimit.ServiceDataverse, User: "u"}
+	budget := ratelimit.Budget{Requests: 21, Window: time.Second, Burst: 1} // 20 per second after the first
+	a, err := l.Bucket(key, budget)
+	require.NoError(t, err)
+	b, err := l.Bucket(key, budget)
+	require.NoError(t, err)
+	start := time.Now()
+	for range 5 {
+		require.NoError(t, a.Wait(t.Context()))
+		require.NoError(t, b.Wait(t.Context()))
+	}
+	// 10 turns: the burst, then 9 at 50 ms each, whichever bucket asks.
+	require.GreaterOrEqual(t, time.Since(start), 400*time.Millisecond, "the two buckets of one key did not share the budget")
+	ctx, cancel := context.WithTimeout(t.Context(), time.Millisecond)
+	defer cancel()
+	require.Error(t, a.Wait(ctx))
+}
