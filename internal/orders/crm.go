@@ -67,8 +67,13 @@ func parseOrder(r dataverse.Record, idCol, numberCol string) crmOrder {
 
 // submittedOrders lists CRM orders in state Submitted (1), optionally one by number.
 func (s *Service) submittedOrders(ctx context.Context, number string) ([]crmOrder, error) {
-	f := "statecode eq 1"
+	// Like BC's job 5349, a run looks only at orders the ERP has not
+	// acknowledged (lastbackofficesubmit empty), so its cost follows the new
+	// orders, not every submitted order ever; one order by number is looked
+	// at whatever its state, so that asking about it says "existing".
+	f := "statecode eq 1 and lastbackofficesubmit eq null"
 	if number != "" {
+		f = "statecode eq 1"
 		lit, err := odata.Literal(number)
 		if err != nil {
 			return nil, fmt.Errorf("orders: order number %q: %w", number, err)
