@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/coupler/coupler/internal/mapping"
 )
 
 // Couple couples one ERP record with one CRM record by hand. Both must
@@ -72,8 +74,42 @@ func (e *Engine) RestoreSkipped(ctx context.Context, name string) (int, error) {
 	for i := range cs {
 		cs[i].Skipped, cs[i].FailCount = false, 0
 	}
-	if len(cs) == 0 {
-		return 0, nil
+	if len(cs) > 0 {
+		if err := st.PutCouplings(ctx, cs); err != nil {
+			return 0, err
+		}
 	}
-	return len(cs), st.PutCouplings(ctx, cs)
+	// Records skipped before they were ever coupled have no coupling: their
+	// skip is the open Skipped error, closed here with their failures (so
+	// that the count of identical failures starts again).
+	es, err := st.ListErrors(ctx, ErrorQuery{Mapping: name, OpenOnly: true})
+	if err != nil {
+		return len(cs), err
+	}
+	n := len(cs)
+	done := map[string]bool{}
+	now := e.now().UTC()
+	for _, se := range es {
+		k := se.Mapping + "\x00" + sourceKey(se)
+		if se.Code != CodeSkipped || sourceKey(se) == "" || done[k] {
+			continue
+		}
+		done[k] = true
+		erpID, crmID := se.ERPID, ""
+		var cerr error
+		if se.Direction == string(mapping.FromCRM) {
+			erpID, crmID = "", se.CRMID
+			_, cerr = st.GetCouplingByCRM(ctx, se.Mapping, crmID)
+		} else {
+			_, cerr = st.GetCouplingByERP(ctx, se.Mapping, erpID)
+		}
+		if !errors.Is(cerr, ErrNoRow) {
+			continue // coupled: its coupling carries the skip (restored above)
+		}
+		if err := st.ResolveErrors(ctx, se.Mapping, erpID, crmID, now); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
 }

@@ -25,6 +25,9 @@ type item struct {
 // processERP turns ERP records into CRM writes.
 func (r *run) processERP(ctx context.Context, page []Record, crmChanged map[string]Record, retry bool) error {
 	var items []item
+	if err := r.loadOpen(ctx); err != nil {
+		return err
+	}
 	page = r.unseen("erp:", page)
 	couplings, err := r.couplings(ctx, SideERP, page)
 	if err != nil {
@@ -40,6 +43,10 @@ func (r *run) processERP(ctx context.Context, page []Record, crmChanged map[stri
 			// Already synced at this version: a re-read of the overlap
 			// window, or the echo of coupler's own write to the ERP.
 			r.add(func(c *Counts) { c.Unchanged++ })
+			continue
+		}
+		if !coupled && r.skippedUncoupled(SideERP+":"+rec.ID) {
+			r.add(func(c *Counts) { c.Skipped++ })
 			continue
 		}
 		if !coupled && r.m.OnlyCoupled && !r.ro.Full && len(r.ro.ERPIDs) == 0 { // a named record is created on request
@@ -96,6 +103,9 @@ func (r *run) processERP(ctx context.Context, page []Record, crmChanged map[stri
 // processCRM turns CRM records into ERP writes.
 func (r *run) processCRM(ctx context.Context, page []Record, retry bool) error {
 	var items []item
+	if err := r.loadOpen(ctx); err != nil {
+		return err
+	}
 	page = r.unseen("crm:", page)
 	couplings, err := r.couplings(ctx, SideCRM, page)
 	if err != nil {
@@ -112,6 +122,10 @@ func (r *run) processCRM(ctx context.Context, page []Record, retry bool) error {
 		r.mu.Unlock()
 		if coupled && !retry && !forced && c.LastResult != ResultFailure && !rec.ModifiedAt.After(c.CRMModifiedAt) {
 			r.add(func(c *Counts) { c.Unchanged++ })
+			continue
+		}
+		if !coupled && r.skippedUncoupled(SideCRM+":"+rec.ID) {
+			r.add(func(c *Counts) { c.Skipped++ })
 			continue
 		}
 		if !coupled && r.m.OnlyCoupled {

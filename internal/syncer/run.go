@@ -32,7 +32,8 @@ type run struct {
 
 	openOnce sync.Once
 	openErr  error
-	open     map[string]bool // "erp:id" / "crm:id" that may have open errors (see withOpenErrors)
+	open     map[string]bool        // "erp:id" / "crm:id" that may have open errors (see withOpenErrors)
+	history  map[string][]SyncError // open errors of earlier runs by source record (see loadOpen)
 }
 
 func (r *run) add(fn func(c *Counts)) {
@@ -230,8 +231,14 @@ func (r *run) retryFailed(ctx context.Context, toCRM bool, crmChanged map[string
 		return err
 	}
 	want := map[string]bool{}
+	skipped := map[string]bool{} // records skipped before being coupled: not retried
 	for _, se := range errs {
-		if se.Direction != dirName(toCRM) || se.JobID == r.job.ID {
+		if se.Code == CodeSkipped {
+			skipped[sourceKey(se)] = true
+		}
+	}
+	for _, se := range errs {
+		if se.Direction != dirName(toCRM) || se.JobID == r.job.ID || skipped[sourceKey(se)] {
 			continue
 		}
 		id := se.ERPID

@@ -143,16 +143,8 @@ func (r *run) writeChunk(ctx context.Context, toCRM bool, items []item) error {
 // The open errors are listed once per run; errors recorded since are added
 // by noteErrors.
 func (r *run) withOpenErrors(ctx context.Context, pairs [][2]string) ([][2]string, error) {
-	r.openOnce.Do(func() {
-		es, err := r.e.opts.Store.ListErrors(ctx, ErrorQuery{Mapping: r.m.Name, OpenOnly: true})
-		if err != nil {
-			r.openErr = fmt.Errorf("list the open errors of %s: %w", r.m.Name, err)
-			return
-		}
-		r.noteErrors(es)
-	})
-	if r.openErr != nil {
-		return nil, r.openErr
+	if err := r.loadOpen(ctx); err != nil {
+		return nil, err
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -163,6 +155,53 @@ func (r *run) withOpenErrors(ctx context.Context, pairs [][2]string) ([][2]strin
 		}
 	}
 	return out, nil
+}
+
+// loadOpen lists, once per run, the mapping's errors left open by earlier
+// runs: which records may have errors to close, and the failure history of
+// records that are not coupled (the skip rule counts it).
+func (r *run) loadOpen(ctx context.Context) error {
+	r.openOnce.Do(func() {
+		es, err := r.e.opts.Store.ListErrors(ctx, ErrorQuery{Mapping: r.m.Name, OpenOnly: true})
+		if err != nil {
+			r.openErr = fmt.Errorf("list the open errors of %s: %w", r.m.Name, err)
+			return
+		}
+		r.noteErrors(es)
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.history = map[string][]SyncError{}
+		for _, e := range es {
+			if k := sourceKey(e); k != "" {
+				r.history[k] = append(r.history[k], e)
+			}
+		}
+	})
+	return r.openErr
+}
+
+// sourceKey names the source record of an error ("erp:id" or "crm:id").
+func sourceKey(e SyncError) string {
+	switch {
+	case e.Direction == string(mapping.ToCRM) && e.ERPID != "":
+		return SideERP + ":" + e.ERPID
+	case e.Direction == string(mapping.FromCRM) && e.CRMID != "":
+		return SideCRM + ":" + e.CRMID
+	}
+	return ""
+}
+
+// skippedUncoupled says whether a record that is not coupled was skipped
+// by an earlier run (an open Skipped error; restore-skipped closes it).
+func (r *run) skippedUncoupled(key string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, e := range r.history[key] {
+		if e.Code == CodeSkipped {
+			return true
+		}
+	}
+	return false
 }
 
 // noteErrors remembers the records that have (possibly) open errors.
@@ -298,6 +337,7 @@ func (r *run) failure(o *outcome, se SyncError, c Coupling, coupled bool) {
 	r.add(func(c *Counts) { c.Failed++ })
 	o.errs = append(o.errs, se)
 	if !coupled {
+		r.failureUncoupled(o, se)
 		return
 	}
 	sig := se.Code + ": " + se.Message
@@ -317,6 +357,35 @@ func (r *run) failure(o *outcome, se SyncError, c Coupling, coupled bool) {
 		})
 	}
 	o.put = append(o.put, c)
+}
+
+// failureUncoupled applies the skip rule to a record that has no coupling
+// to count its failures on: its open errors of earlier runs with the same
+// code and message are its identical failures since it last succeeded.
+func (r *run) failureUncoupled(o *outcome, se SyncError) {
+	key := sourceKey(se)
+	if r.m.SkipAfter <= 0 || key == "" {
+		return
+	}
+	r.mu.Lock()
+	n := 1
+	jobs := map[int64]bool{r.job.ID: true}
+	for _, e := range r.history[key] {
+		if e.Code == se.Code && e.Message == se.Message && !jobs[e.JobID] {
+			jobs[e.JobID] = true
+			n++
+		}
+	}
+	r.mu.Unlock()
+	if n < r.m.SkipAfter {
+		return
+	}
+	r.add(func(c *Counts) { c.Skipped++ })
+	o.errs = append(o.errs, SyncError{
+		JobID: r.job.ID, Mapping: r.m.Name, Direction: se.Direction, ERPID: se.ERPID, CRMID: se.CRMID,
+		Code: CodeSkipped, CreatedAt: se.CreatedAt,
+		Message: fmt.Sprintf("not coupled yet and skipped after %d identical failures (mapping rule skip_after=%d): fix the cause, then run coupler sync restore-skipped --mapping %q", n, r.m.SkipAfter, r.m.Name),
+	})
 }
 
 // blamedField finds the payload field an API message is about when the
