@@ -67,7 +67,7 @@ func TestBrowserSignIn(t *testing.T) {
 	heading, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`main h1`)))
 	require.NoError(t, err)
 	require.Equal(t, "Overview", heading)
-	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(screenshotDir(t), "overview.png"), shot, 0o644))
 }

@@ -30,8 +30,9 @@ const (
 )
 
 // renderChart buckets runs by start time into 24 equal intervals between
-// the oldest and the newest run and draws records synchronised (inserted +
-// modified + deleted) and failures as two lines.
+// the oldest and the newest run (one point per run when they span less
+// than 24 minutes) and draws records synchronised (inserted + modified +
+// deleted) and failures as two lines.
 func renderChart(jobs []syncer.Job) chartSVG {
 	if len(jobs) == 0 {
 		return chartSVG{}
@@ -40,18 +41,27 @@ func renderChart(jobs []syncer.Job) chartSVG {
 	slices.SortFunc(js, func(a, b syncer.Job) int { return a.StartedAt.Compare(b.StartedAt) })
 	first, last := js[0].StartedAt, js[len(js)-1].StartedAt
 	span := last.Sub(first)
-	if span < time.Minute {
-		span = time.Minute
-	}
-	step := span / chartBucketsCount
-	bs := make([]chartBucket, chartBucketsCount+1)
-	for i := range bs {
-		bs[i].Start = first.Add(time.Duration(i) * step)
-	}
-	for _, j := range js {
-		i := min(int(j.StartedAt.Sub(first)/step), chartBucketsCount)
-		bs[i].Synced += j.Counts.Inserted + j.Counts.Modified + j.Counts.Deleted
-		bs[i].Failed += j.Counts.Failed
+	var bs []chartBucket
+	if span < chartBucketsCount*time.Minute {
+		// A short history (a first full run): one point per run reads
+		// better than one bucket holding everything.
+		for _, j := range js {
+			bs = append(bs, chartBucket{Start: j.StartedAt, Synced: j.Counts.Inserted + j.Counts.Modified + j.Counts.Deleted, Failed: j.Counts.Failed})
+		}
+		if len(bs) == 1 {
+			bs = append(bs, bs[0])
+		}
+	} else {
+		step := span / chartBucketsCount
+		bs = make([]chartBucket, chartBucketsCount+1)
+		for i := range bs {
+			bs[i].Start = first.Add(time.Duration(i) * step)
+		}
+		for _, j := range js {
+			i := min(int(j.StartedAt.Sub(first)/step), chartBucketsCount)
+			bs[i].Synced += j.Counts.Inserted + j.Counts.Modified + j.Counts.Deleted
+			bs[i].Failed += j.Counts.Failed
+		}
 	}
 	top := 1
 	for _, b := range bs {

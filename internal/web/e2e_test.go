@@ -93,7 +93,7 @@ func (e *e2e) fixContact(t *testing.T, number string) {
 
 func shot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
-	b, err := chromedp.Run(ctx, chromedp.FullScreenshot(80))
+	b, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(screenshotDir(t), name+".png"), b, 0o644))
 }
