@@ -1,7 +1,9 @@
 package main
 
 import (
+	"fmt"
 	"os"
+	"runtime/pprof"
 
 	"github.com/spf13/cobra"
 
@@ -11,8 +13,9 @@ import (
 func init() {
 	register(func(g *globals) *cobra.Command {
 		var (
-			o      bench.Options
-			worker string
+			o       bench.Options
+			worker  string
+			profile string
 		)
 		cmd := &cobra.Command{
 			Use:   "bench [--scenario full|incremental|limits|memory|orders|all] [--records N] [--json]",
@@ -31,6 +34,17 @@ func init() {
 				if exe, err := os.Executable(); err == nil {
 					o.Exe = exe
 				}
+				if profile != "" {
+					f, err := os.Create(profile)
+					if err != nil {
+						return fmt.Errorf("--cpuprofile: %w", err)
+					}
+					defer f.Close()
+					if err := pprof.StartCPUProfile(f); err != nil {
+						return fmt.Errorf("--cpuprofile: %w", err)
+					}
+					defer pprof.StopCPUProfile()
+				}
 				if worker != "" {
 					return bench.Worker(cmd.Context(), worker, o)
 				}
@@ -43,6 +57,7 @@ func init() {
 		f.IntVar(&o.Records, "records", 0, "N, the synthetic records (default per scenario: full 100000, limits 50000, memory 1000000; incremental: cap of 10000/100000/1000000)")
 		f.IntVar(&o.Changes, "changes", 1000, "K, records changed on each side in the incremental scenario")
 		f.BoolVar(&o.JSON, "json", false, "print one JSON object per scenario on stdout (the table goes to stderr)")
+		f.StringVar(&profile, "cpuprofile", "", "write a CPU profile of this process (sandbox included for in-process scenarios) to this file, for go tool pprof")
 		f.StringVar(&worker, "worker-ready", "", "internal: run the synchronising process of the memory scenario against this ready file")
 		_ = f.MarkHidden("worker-ready")
 		return cmd

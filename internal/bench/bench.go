@@ -94,6 +94,9 @@ type IncrementalSize struct {
 	ReadRecords int64    `json:"read_records"`
 	Modified    int      `json:"modified"`
 	Failed      int      `json:"failed"`
+	// The first incremental run after the full one, without changes.
+	FirstRunSeconds     float64 `json:"first_run_after_full_seconds"`
+	FirstRunReadRecords int64   `json:"first_run_after_full_read_records"`
 }
 
 // Run measures the chosen scenarios one after another, printing each result
@@ -201,8 +204,8 @@ func printTable(w io.Writer, r Result) {
 		p("floor requests CRM / ERP", fmt.Sprintf("%d / %d", r.FloorRequests.CRM, r.FloorRequests.ERP))
 	}
 	for _, s := range r.Sizes {
-		p(fmt.Sprintf("N=%d", s.Records), fmt.Sprintf("%.2f s, %d modified, reads %d calls / %d records, requests %d/%d, failed %d",
-			s.Seconds, s.Modified, s.ReadCalls, s.ReadRecords, s.Requests.CRM, s.Requests.ERP, s.Failed))
+		p(fmt.Sprintf("N=%d", s.Records), fmt.Sprintf("%.2f s, %d modified, reads %d calls / %d records, requests %d/%d, failed %d (first run after full: %.2f s, %d records read)",
+			s.Seconds, s.Modified, s.ReadCalls, s.ReadRecords, s.Requests.CRM, s.Requests.ERP, s.Failed, s.FirstRunSeconds, s.FirstRunReadRecords))
 	}
 	if len(r.Sizes) > 1 {
 		p("time ratio largest/smallest", r.TimeRatio)
