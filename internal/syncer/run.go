@@ -197,6 +197,11 @@ func (r *run) syncTable(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("ERP %s: %w", m.ERPEntity, err)
 		}
+		if r.ro.Full {
+			if err := r.erpDeletions(ctx); err != nil {
+				return fmt.Errorf("look for deleted ERP %s: %w", m.ERPEntity, err)
+			}
+		}
 		if err := r.retryFailed(ctx, true, crmChanged); err != nil {
 			return err
 		}
@@ -310,6 +315,51 @@ func (r *run) retryFailed(ctx context.Context, toCRM bool, crmChanged map[string
 		}
 		if err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// erpDeletions finds coupled ERP records that a full read did not return
+// and that no longer exist (BC's API has no feed of deletions), and applies
+// the mapping's deletion rule to each, visibly. A record only outside the
+// mapping's filter still exists and is left alone.
+func (r *run) erpDeletions(ctx context.Context) error {
+	st := r.e.opts.Store
+	var missing []string
+	var after int64
+	for {
+		cs, err := st.ListCouplings(ctx, CouplingQuery{Mapping: r.m.Name, AfterID: after, Limit: 5000})
+		if err != nil {
+			return err
+		}
+		if len(cs) == 0 {
+			break
+		}
+		r.mu.Lock()
+		for _, c := range cs {
+			if !r.seen["erp:"+c.ERPID] {
+				missing = append(missing, c.ERPID)
+			}
+		}
+		r.mu.Unlock()
+		after = cs[len(cs)-1].ID
+	}
+	const chunk = 50
+	for i := 0; i < len(missing); i += chunk {
+		part := missing[i:min(i+chunk, len(missing))]
+		recs, err := r.e.opts.ERP.Get(ctx, r.m.ERPEntity, "id", part)
+		if err != nil {
+			return err
+		}
+		exists := map[string]bool{}
+		for _, rec := range recs {
+			exists[rec.ID] = true
+		}
+		for _, id := range part {
+			if !exists[id] && r.markSeen("erp:"+id) {
+				r.sourceGone(ctx, true, id)
+			}
 		}
 	}
 	return nil
