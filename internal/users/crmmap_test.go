@@ -205,4 +205,6 @@ func TestMatchOutcomes(t *testing.T) {
 
 type dirFunc func(string) []users.CRMUser
 
-func (d dirFunc) FindCRMUsers(_ context.Context, email string) ([]users.CRMUser, error) { return d(email), nil }
+func (d dirFunc) FindCRMUsers(_ context.Context, email string) ([]users.CRMUser, error) {
+	return d(email), nil
+}
