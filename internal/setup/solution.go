@@ -116,7 +116,7 @@ func (s *Service) ImportSolutionReport(ctx context.Context, name string, admin *
 	}
 	fail := func(what string, err error) error {
 		f := classify(err, "CRM", c.CRM.URL, "the administrator's user name and password")
-		return fmt.Errorf("import the integration solution: %s: %s; %s", what, f.reason, f.fix)
+		return fmt.Errorf("import the integration solution: %s; %s", what+": "+f.reason, f.fix)
 	}
 	var changes []SolutionChange
 	installed, err := InstalledSolutionVersion(ctx, crm)

@@ -185,8 +185,10 @@ func postJSON(ctx context.Context, crm *dataverse.Client, path string, body any)
 	if err != nil {
 		return err
 	}
-	_, err = crm.Do(ctx, dataverse.Request{Method: http.MethodPost, Path: path, Body: b,
-		Header: http.Header{"MSCRM.SolutionUniqueName": {SolutionUniqueName}}})
+	// No MSCRM.SolutionUniqueName header: the solution is managed, and the
+	// CRM refuses to add components to a managed solution; they land in the
+	// default solution, and the test connection checks them one by one.
+	_, err = crm.Do(ctx, dataverse.Request{Method: http.MethodPost, Path: path, Body: b})
 	return err
 }
 
