@@ -93,7 +93,7 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 		return err
 	}
 	reg2 := prometheus.NewRegistry()
-	if err := metrics.Register(reg2, metrics.Sources{Store: d.st, CRM: d.engines.crmStats, ERP: d.engines.erpStats, Logger: d.log}); err != nil {
+	if err := metrics.Register(reg2, metrics.Sources{Store: d.st, CRM: d.engines.crmStats, ERP: d.engines.erpStats, QueueDepth: queueDepth(d.st), Logger: d.log}); err != nil {
 		return fmt.Errorf("metrics: %w", err)
 	}
 	svc := &setup.Service{Conns: d.st, Secrets: box, NotFound: store.ErrNotFound, Log: d.log,

@@ -81,6 +81,12 @@ func TestServeRestart(t *testing.T) {
 			code, body = get(t, base+"/readyz")
 			require.Equal(t, http.StatusOK, code, "%v", body)
 			require.Equal(t, "ready", body["status"])
+			resp, err := http.Get(base + "/metrics")
+			require.NoError(t, err)
+			m, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			require.Contains(t, string(m), "\ncoupler_job_queue_depth ", "the queue depth is read from River's table")
+			require.Contains(t, string(m), `coupler_metrics_scrape_errors{source="queue"} 0`)
 			r.shutdown(t)
 			require.Error(t, r.d.Store().Ping(t.Context()), "the store is closed after a stop")
 
