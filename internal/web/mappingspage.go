@@ -21,6 +21,7 @@ type mappingsView struct {
 
 type mappingView struct {
 	M          mapping.TableMapping
+	Schedule   string
 	FieldsJSON string
 	Errors     []string
 	Directions []mapping.Direction
@@ -58,7 +59,7 @@ func newMappingView(m mapping.TableMapping, fieldsJSON string, errs []string) ma
 		b, _ := json.MarshalIndent(m.Fields, "", "  ")
 		fieldsJSON = string(b)
 	}
-	return mappingView{M: m, FieldsJSON: fieldsJSON, Errors: errs,
+	return mappingView{M: m, Schedule: m.Schedule().String(), FieldsJSON: fieldsJSON, Errors: errs,
 		Directions: []mapping.Direction{mapping.ToCRM, mapping.FromCRM, mapping.Bidirectional},
 		Conflicts:  []mapping.ConflictRule{mapping.ConflictFail, mapping.ConflictERP, mapping.ConflictCRM, mapping.ConflictMerge},
 		Deletions:  []mapping.DeletionRule{mapping.DeletionFail, mapping.DeletionRestore, mapping.DeletionUncouple}}
