@@ -67,7 +67,13 @@ func (r *run) writeChunk(ctx context.Context, toCRM bool, items []item) error {
 	var intents []Intent
 	for _, it := range items {
 		if it.op.Kind == OpCreate {
-			intents = append(intents, Intent{Mapping: r.m.Name, Direction: dirName(toCRM), SourceID: it.srcID, TargetID: it.op.ID, Op: "create", Payload: compactJSON(it.op.Payload)})
+			in := Intent{Mapping: r.m.Name, Direction: dirName(toCRM), SourceID: it.srcID, TargetID: it.op.ID, Op: "create"}
+			if !toCRM {
+				// Only an ERP create needs its payload to be reconciled (found
+				// by number); a CRM create is found by its deterministic id.
+				in.Payload = compactJSON(it.op.Payload)
+			}
+			intents = append(intents, in)
 		}
 	}
 	var stored []Intent
