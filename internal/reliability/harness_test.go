@@ -289,3 +289,5 @@ func (p *proxy) start() error {
 	}
 	return fmt.Errorf("proxy: listen again on %s: %w", p.addr, err)
 }
+
+func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
