@@ -46,6 +46,13 @@ const childEnv = "COUPLER_SCALEOUT_CHILD_URL"
 // TestMain runs the child instance when the test binary is re-executed by
 // TestRescueCrashedInstance.
 func TestMain(m *testing.M) {
+	if spec := os.Getenv(syncChildEnv); spec != "" {
+		if err := runSyncChild(spec); err != nil {
+			fmt.Fprintln(os.Stderr, "sync child:", err)
+			os.Exit(2)
+		}
+		os.Exit(0)
+	}
 	if url := os.Getenv(childEnv); url != "" {
 		if err := runChild(url); err != nil {
 			fmt.Fprintln(os.Stderr, "child:", err)
