@@ -3,6 +3,7 @@ package reliability
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -14,6 +15,9 @@ func TestMain(m *testing.M) {
 		os.Exit(runChild(mode))
 	}
 	code := m.Run()
+	if binPath != "" {
+		_ = os.RemoveAll(filepath.Dir(binPath))
+	}
 	tally.Lock()
 	fmt.Printf("reliability figures: crashes injected %d, faults injected %d, bad inputs tried %d, records checked %d, records lost %d, records duplicated %d\n",
 		tally.crashes, tally.faults, tally.badInputs, tally.records, tally.lost, tally.duplicated)
