@@ -92,3 +92,37 @@ func TestReliabilityTwoSyncsAtOnceWithEdits(t *testing.T) {
 	st.Close()
 	t.Logf("%d edits during two concurrent runs, %d records checked", len(want), requireConsistent(t, r, dir))
 }
+
+// TestReliabilityCancelledRun cancels a full synchronisation in the middle
+// (what stopping the service or disabling the connection does to a run in
+// progress: internal/daemon refuses new runs of a disabled connection, see
+// syncjobs.ErrDisabled); the cancelled run stops, and the next run
+// completes with every record coupled once.
+func TestReliabilityCancelledRun(t *testing.T) {
+	t.Parallel()
+	sb := startSandbox(t, sandbox.Options{Seed: "demo", Scale: 150})
+	r := sb.Ready()
+	dir := t.TempDir()
+	eng, _, closeDB, err := newEngine(context.Background(), r, dir, defaultTuning)
+	require.NoError(t, err)
+	defer closeDB()
+	ctx, cancel := context.WithCancel(context.Background())
+	progress := func(m string, n int) {
+		if m == "CUSTOMER" && n > 0 {
+			cancel()
+		}
+	}
+	jobs, err := eng.Run(ctx, syncMappings, syncer.RunOptions{Full: true, Trigger: "manual", Progress: progress})
+	cancel()
+	statuses := map[string]int{}
+	for _, j := range jobs {
+		statuses[j.Status]++
+	}
+	t.Logf("cancelled run: err %v, job statuses %v", err, statuses)
+	count(&tally.crashes, 1)
+
+	jobs, err = eng.Run(context.Background(), syncMappings, syncer.RunOptions{Full: true, Trigger: "full"})
+	require.NoError(t, err)
+	requireSucceeded(t, jobs)
+	t.Logf("%d records checked", requireConsistent(t, r, dir))
+}
