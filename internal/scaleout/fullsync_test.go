@@ -221,6 +221,9 @@ func TestThreeInstancesFullSync(t *testing.T) {
 		t.Logf("%s: %d attempts: %.300s", m, n, errs)
 	}
 	require.NoError(t, rows.Err())
+	var stale int
+	require.NoError(t, db.QueryRowContext(ctx, `SELECT COUNT(*) FROM sync_jobs WHERE status = 'running'`).Scan(&stale))
+	t.Logf("engine job log: %d run(s) still marked running (the killed instance's)", stale)
 	var bad int
 	require.NoError(t, db.QueryRowContext(ctx, `SELECT COUNT(*) FROM river_job WHERE kind = 'sync' AND state <> 'completed'`).Scan(&bad))
 	require.Zero(t, bad, "every sync job is completed")
