@@ -17,11 +17,15 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/coupler/coupler/internal/availability"
 	"github.com/coupler/coupler/internal/config"
 	"github.com/coupler/coupler/internal/jobs"
+	"github.com/coupler/coupler/internal/links"
 	"github.com/coupler/coupler/internal/metrics"
+	"github.com/coupler/coupler/internal/orders"
 	"github.com/coupler/coupler/internal/secret"
 	"github.com/coupler/coupler/internal/setup"
+	"github.com/coupler/coupler/internal/statistics"
 	"github.com/coupler/coupler/internal/store"
 	_ "github.com/coupler/coupler/internal/store/postgres" // store.Open by --database-url
 	_ "github.com/coupler/coupler/internal/store/sqlite"   // store.Open by --data-dir
@@ -29,6 +33,7 @@ import (
 	"github.com/coupler/coupler/internal/syncer/syncstore"
 	"github.com/coupler/coupler/internal/users"
 	"github.com/coupler/coupler/internal/web"
+	"github.com/riverqueue/river"
 )
 
 // Daemon is one running coupler instance.
@@ -80,6 +85,17 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 	if err := syncjobs.Register(reg, d.engines.get, syncstore.New(d.st), d.log); err != nil {
 		return fmt.Errorf("register the synchronisation jobs: %w", err)
 	}
+	// The features below share one dialer: it rebuilds the clients only
+	// when the stored setup changed.
+	dialer := orders.NewDialer(d.st, box, d.log)
+	for name, register := range map[string]func(*jobs.Registry, orders.DialFunc, store.Store, *slog.Logger) error{
+		"sales order": orders.Register, "item availability": availability.Register,
+		"ERP links": links.Register, "account statistics": statistics.Register,
+	} {
+		if err := register(reg, dialer.Dial, d.st, d.log); err != nil {
+			return fmt.Errorf("register the %s jobs: %w", name, err)
+		}
+	}
 	d.queue, err = jobs.New(ctx, d.st, jobs.Options{Logger: d.log, Workers: d.cfg.Sync.Workers, Registry: reg})
 	if err != nil {
 		return err
@@ -112,13 +128,27 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 		Enqueue: func(ctx context.Context, a syncjobs.SyncArgs) (int64, error) {
 			return queue.Insert(ctx, a, nil)
 		},
+		Dial: dialer.Dial,
+		InsertJob: func(ctx context.Context, a river.JobArgs) (int64, error) {
+			return queue.Insert(ctx, a, nil)
+		},
 		PublicURL:     d.cfg.HTTP.PublicURL,
 		SecureCookies: strings.HasPrefix(d.cfg.HTTP.PublicURL, "https://"),
 	})
 	if err != nil {
 		return fmt.Errorf("web: %w", err)
 	}
-	var handler http.Handler = h
+	// The item availability service is called by the CRM with HTTP Basic
+	// and a web service key, not a session: it is mounted beside the UI,
+	// outside its session and CSRF checks, under the same security headers.
+	avail, err := availability.New(availability.Options{ERP: availability.ERPFrom(dialer.Dial), Store: d.st, Logger: d.log})
+	if err != nil {
+		return fmt.Errorf("item availability service: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/odata/v4/", web.SecurityHeaders(avail.Handler()))
+	mux.Handle("/", h)
+	var handler http.Handler = mux
 	if d.wrap != nil {
 		handler = d.wrap(handler)
 	}

@@ -198,7 +198,8 @@ func (h *Handler) apiResetWebClient(w http.ResponseWriter, r *http.Request) {
 		apiErr(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"web_client_url": u})
+	queued := h.refreshLinks(r.Context()) == nil
+	writeJSON(w, http.StatusOK, map[string]any{"web_client_url": u, "links_refresh_queued": queued})
 }
 
 func (h *Handler) apiMappings(w http.ResponseWriter, r *http.Request) {
@@ -311,7 +312,11 @@ func (h *Handler) apiSync(w http.ResponseWriter, r *http.Request) {
 		apiErr(w, err)
 		return
 	}
-	writeJSON(w, http.StatusAccepted, map[string]int64{"job_id": id})
+	status := http.StatusAccepted
+	if len(req.Records) > 0 {
+		status = http.StatusOK // ran in the request, as the caller
+	}
+	writeJSON(w, status, map[string]int64{"job_id": id})
 }
 
 func (h *Handler) apiErrors(w http.ResponseWriter, r *http.Request) {

@@ -19,6 +19,8 @@ var (
 	errNotFound = errors.New("not found")
 	errBadInput = errors.New("bad input")
 	errConflict = errors.New("conflict")
+	// errForbidden: the user may not do this (not a role matter).
+	errForbidden = errors.New("forbidden")
 )
 
 // inputError names the field a message is about.

@@ -3,10 +3,15 @@ package web
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+
+	"github.com/coupler/coupler/internal/links"
+	"github.com/coupler/coupler/internal/orders"
 
 	"github.com/coupler/coupler/internal/secret"
 	"github.com/coupler/coupler/internal/setup"
+	"github.com/coupler/coupler/internal/users"
 )
 
 // connectionView is what the connection page shows: the setup, which
@@ -19,6 +24,10 @@ type connectionView struct {
 	Encryption secret.Status
 	Checklist  *setup.Checklist
 	Error      string
+	// Mapped is "Current user is mapped": the CRM user id, or why not.
+	MappedTo  string
+	NotMapped string
+	Mappings  []users.Mapping // after "Map users"
 }
 
 type secretState struct {
@@ -58,6 +67,16 @@ func (h *Handler) connectionPage(w http.ResponseWriter, r *http.Request, status 
 		return
 	}
 	v.Checklist, v.Error = list, problem
+	if u, ok := currentUser(r.Context()); ok {
+		if _, err := users.ActAs(r.Context(), u, true); err != nil {
+			v.NotMapped = err.Error()
+		} else {
+			v.MappedTo = u.CRMUserID
+		}
+	}
+	if m, ok := r.Context().Value(mappingsKey).([]users.Mapping); ok {
+		v.Mappings = m
+	}
 	if status != http.StatusOK {
 		w.WriteHeader(status)
 	}
@@ -106,7 +125,80 @@ func (h *Handler) connectionResetWebClient(w http.ResponseWriter, r *http.Reques
 		h.connectionPage(w, r, statusOf(err), "", nil, err.Error())
 		return
 	}
-	h.connectionPage(w, r, http.StatusOK, "Web client URL reset to "+u+".", nil, "")
+	msg := "Web client URL reset to " + u + "."
+	if err := h.refreshLinks(r.Context()); err != nil {
+		h.log.Warn("ERP links refresh not queued", "err", err)
+		msg += " The ERP links of coupled CRM records could not be queued for rewriting (" + err.Error() + "); they are rewritten at the next scheduled refresh."
+	} else {
+		msg += " The ERP links of coupled CRM records are being rewritten."
+	}
+	h.connectionPage(w, r, http.StatusOK, msg, nil, "")
+}
+
+// refreshLinks queues a rewrite of the ERP links after the web client URL
+// changed.
+func (h *Handler) refreshLinks(ctx context.Context) error {
+	if h.insertJob == nil {
+		return errors.New("no job queue is running")
+	}
+	_, err := h.insertJob(ctx, links.RefreshArgs{})
+	return err
+}
+
+const mappingsKey ctxKey = 200
+
+// mapUsers matches every coupler user to a CRM user by e-mail.
+func (h *Handler) mapUsers(ctx context.Context) ([]users.Mapping, error) {
+	if h.dial == nil {
+		return nil, errors.New("no connection dialer is wired")
+	}
+	c, err := h.dial(ctx)
+	if errors.Is(err, orders.ErrDisabled) {
+		return nil, conflict("", "the connection is not enabled: enable it on the connection page first")
+	}
+	if err != nil {
+		return nil, err
+	}
+	return h.users.MapAll(ctx, users.CRMDirectory{Client: c.CRM})
+}
+
+func (h *Handler) usersMap(w http.ResponseWriter, r *http.Request) {
+	ms, err := h.mapUsers(r.Context())
+	if err != nil {
+		h.connectionPage(w, r, statusOf(err), "", nil, "map users: "+err.Error())
+		return
+	}
+	mapped := 0
+	for _, m := range ms {
+		if m.Problem == nil {
+			mapped++
+		}
+	}
+	// The signed-in user may just have been mapped: read it again.
+	ctx := context.WithValue(r.Context(), mappingsKey, ms)
+	if u, ok := currentUser(ctx); ok {
+		if fresh, err := h.users.Get(ctx, u.ID); err == nil {
+			ctx = context.WithValue(ctx, userKey, fresh)
+		}
+	}
+	h.connectionPage(w, r.WithContext(ctx), http.StatusOK, fmt.Sprintf("%d of %d user(s) mapped to CRM users.", mapped, len(ms)), nil, "")
+}
+
+func (h *Handler) apiUsersMap(w http.ResponseWriter, r *http.Request) {
+	ms, err := h.mapUsers(r.Context())
+	if err != nil {
+		apiErr(w, err)
+		return
+	}
+	out := make([]map[string]any, len(ms))
+	for i, m := range ms {
+		o := map[string]any{"email": m.User.Email, "crm_user_id": m.User.CRMUserID, "changed": m.Changed}
+		if m.Problem != nil {
+			o["problem"] = m.Problem.Error()
+		}
+		out[i] = o
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"users": out})
 }
 
 func (h *Handler) encryptionEnable(w http.ResponseWriter, r *http.Request) {
@@ -140,6 +232,8 @@ func statusOf(err error) int {
 		return http.StatusNotFound
 	case errors.As(err, &fe), errors.Is(err, errBadInput):
 		return http.StatusUnprocessableEntity
+	case errors.Is(err, users.ErrNotMapped), errors.Is(err, errForbidden):
+		return http.StatusForbidden
 	case errors.Is(err, setup.ErrTestFailed), errors.Is(err, errConflict):
 		return http.StatusConflict
 	}

@@ -159,7 +159,11 @@ func (h *Handler) couple(ctx context.Context, name, erpID, crmID string) (syncer
 	if err != nil {
 		return syncer.Coupling{}, err
 	}
-	c, err := eng.Couple(ctx, m.Name, erpID, crmID)
+	actx, err := h.actAs(ctx)
+	if err != nil {
+		return syncer.Coupling{}, err
+	}
+	c, err := eng.Couple(actx, m.Name, erpID, crmID)
 	if errors.Is(err, syncer.ErrTaken) {
 		return c, conflict("erp_id", "%s", err.Error())
 	}

@@ -211,7 +211,7 @@ func TestBrowserAssistedSetupSyncAndRetry(t *testing.T) {
 	require.NoError(t, chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#retry`)), chromedp.WaitVisible(chromedp.CSS(`.flash`))))
 	flash, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`.flash`)))
 	require.NoError(t, err)
-	require.Contains(t, flash, "queued")
+	require.Contains(t, flash, "ran now")
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		es, err := e.d.Store().ListErrors(t.Context(), store.ErrorFilter{Mapping: "CONTACT", OpenOnly: true})

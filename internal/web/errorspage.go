@@ -110,7 +110,14 @@ func (h *Handler) errorRetry(w http.ResponseWriter, r *http.Request) {
 	if e.ERPID != "" {
 		what = "record " + e.ERPID + " of " + e.Mapping
 	}
-	h.errorPage(w, r, http.StatusOK, fmt.Sprintf("Retry of %s queued (job %d): see Synchronisation for the result.", what, id), "")
+	h.errorPage(w, r, http.StatusOK, retryFlash(e, what, id), "")
+}
+
+func retryFlash(e syncer.SyncError, what string, id int64) string {
+	if e.ERPID != "" {
+		return fmt.Sprintf("Retry of %s ran now (job %d): see Synchronisation for its counts.", what, id)
+	}
+	return fmt.Sprintf("Retry of %s queued (job %d): see Synchronisation for the result.", what, id)
 }
 
 // restoreSkipped puts skipped records of a mapping (all when empty) back

@@ -22,6 +22,10 @@ func currentUser(ctx context.Context) (users.User, bool) {
 	return u, ok
 }
 
+// SecurityHeaders wraps a handler served beside the UI (the item
+// availability OData service) with the UI's security headers.
+func SecurityHeaders(next http.Handler) http.Handler { return securityHeaders(next) }
+
 // securityHeaders applies to every answer: no inline script may run, no
 // other site may frame coupler.
 func securityHeaders(next http.Handler) http.Handler {

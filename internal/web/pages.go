@@ -21,7 +21,7 @@ var staticFS embed.FS
 
 // pageNames are every view; each is parsed with the layout at start.
 var pageNames = []string{"signin", "home", "error", "connection", "setup", "sync", "errors", "errordetail",
-	"mappings", "mapping", "couplings", "users", "tokens", "slot"}
+	"mappings", "mapping", "couplings", "users", "tokens", "orders", "availability"}
 
 type pages struct{ views map[string]*template.Template }
 

@@ -64,8 +64,12 @@ func (h *Handler) registerRoutes() {
 	h.page("GET /tokens", viewer, h.tokens)
 	h.page("POST /tokens", viewer, h.tokenCreate)
 	h.page("POST /tokens/{id}/delete", viewer, h.tokenDelete)
-	h.page("GET /orders", viewer, h.slot("Sales orders", "orders", "Sales orders pending from the CRM appear here when the sales order integration is built (its own issue)."))
-	h.page("GET /availability", viewer, h.slot("Item availability", "availability", "The item availability web service and its access keys appear here when that feature is built (its own issue)."))
+	h.page("POST /users/map", admin, h.usersMap)
+	h.page("GET /orders", viewer, h.ordersList)
+	h.page("POST /orders/create", operator, h.ordersCreate)
+	h.page("GET /availability", viewer, h.availabilityShow)
+	h.page("POST /availability/keys", admin, h.availabilityKeyCreate)
+	h.page("POST /availability/keys/{id}/revoke", admin, h.availabilityKeyRevoke)
 
 	h.public("GET /api/v1/openapi.json", h.openAPI)
 	h.api("GET /api/v1/connection", viewer, h.apiConnection)
@@ -87,6 +91,12 @@ func (h *Handler) registerRoutes() {
 	h.api("DELETE /api/v1/couplings/{mapping}/{erp_id}", operator, h.apiDecouple)
 	h.api("POST /api/v1/couplings/match", operator, h.apiMatch)
 	h.api("GET /api/v1/users", admin, h.apiUsers)
+	h.api("POST /api/v1/users/map", admin, h.apiUsersMap)
+	h.api("GET /api/v1/orders/pending", viewer, h.apiOrdersPending)
+	h.api("POST /api/v1/orders/create", operator, h.apiOrdersCreate)
+	h.api("GET /api/v1/availability", viewer, h.apiAvailability)
+	h.api("POST /api/v1/availability/keys", admin, h.apiServiceKeyCreate)
+	h.api("DELETE /api/v1/availability/keys/{id}", admin, h.apiServiceKeyRevoke)
 }
 
 // api registers a REST route authenticated by API token.

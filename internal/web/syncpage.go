@@ -149,10 +149,35 @@ func (h *Handler) startSync(ctx context.Context, names []string, full bool, reco
 	if c, err := h.st.GetConnection(ctx, "default"); err != nil || !c.Enabled {
 		return 0, conflict("", "the connection is not enabled, so nothing would synchronise: enable it on the connection page first")
 	}
+	if len(records) > 0 {
+		return h.syncRecords(ctx, names, records, trigger)
+	}
 	if h.enqueue == nil {
 		return 0, fmt.Errorf("no job queue is running")
 	}
 	return h.enqueue(ctx, syncjobs.SyncArgs{Mappings: names, Full: full, Records: records, Trigger: trigger})
+}
+
+// syncRecords synchronises a few records of one mapping now, in the request,
+// as the signed-in user: the CRM records who made the change (and refuses
+// an unmapped user before anything is sent when mapping is required).
+func (h *Handler) syncRecords(ctx context.Context, names, records []string, trigger string) (int64, error) {
+	actx, err := h.actAs(ctx)
+	if err != nil {
+		return 0, err
+	}
+	eng, err := h.engineFor(ctx)
+	if err != nil {
+		return 0, err
+	}
+	jobs, err := eng.Run(actx, names, syncer.RunOptions{ERPIDs: records, Trigger: trigger})
+	if err != nil {
+		return 0, err
+	}
+	if len(jobs) == 0 {
+		return 0, fmt.Errorf("the synchronisation of %s ran no job", strings.Join(names, ", "))
+	}
+	return jobs[0].ID, nil
 }
 
 func (h *Handler) syncNow(w http.ResponseWriter, r *http.Request) {

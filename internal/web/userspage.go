@@ -99,10 +99,3 @@ func (h *Handler) tokenDelete(w http.ResponseWriter, r *http.Request) {
 	}
 	h.tokensPage(w, r, http.StatusOK, tokensView{}, "Token revoked.")
 }
-
-// slot is the frame of a page that a later feature fills.
-func (h *Handler) slot(title, nav, text string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		h.view(w, r, "slot", pageData{Title: title, NavActive: nav, Message: text})
-	}
-}

@@ -13,7 +13,9 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/riverqueue/river"
 
+	"github.com/coupler/coupler/internal/orders"
 	"github.com/coupler/coupler/internal/secret"
 	"github.com/coupler/coupler/internal/setup"
 	"github.com/coupler/coupler/internal/store"
@@ -52,6 +54,12 @@ type Options struct {
 	Engine syncjobs.EngineFunc
 	// Enqueue puts a "sync now" job on the job queue and returns its id.
 	Enqueue func(ctx context.Context, a syncjobs.SyncArgs) (int64, error)
+	// Dial returns the enabled connection's clients (orders.ErrDisabled
+	// otherwise): the sales order, availability and links pages use it.
+	Dial orders.DialFunc
+	// InsertJob puts any feature's job on the queue (a links refresh after
+	// the web client URL changed).
+	InsertJob func(ctx context.Context, a river.JobArgs) (int64, error)
 	// PublicURL is coupler's own URL (for the availability OData URL).
 	PublicURL string
 }
@@ -76,6 +84,8 @@ type Handler struct {
 	enqueue   func(ctx context.Context, a syncjobs.SyncArgs) (int64, error)
 	publicURL string
 	now       func() time.Time
+	dial      orders.DialFunc
+	insertJob func(ctx context.Context, a river.JobArgs) (int64, error)
 }
 
 // Route is one registered route and the least role it needs ("" = public).
@@ -110,7 +120,7 @@ func New(opts Options) (*Handler, error) {
 		limiter:  newLoginLimiter(6*time.Second, 5),
 		mux:      http.NewServeMux(),
 		st:       opts.Store, setup: opts.Setup, box: opts.Secrets, engine: opts.Engine, enqueue: opts.Enqueue,
-		publicURL: opts.PublicURL, now: now,
+		publicURL: opts.PublicURL, now: now, dial: opts.Dial, insertJob: opts.InsertJob,
 	}
 	h.registerRoutes()
 	h.root = securityHeaders(h.mux)
