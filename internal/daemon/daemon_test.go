@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/coupler/coupler/internal/availability"
 	"github.com/coupler/coupler/internal/config"
 	"github.com/coupler/coupler/internal/logging"
 	"github.com/coupler/coupler/internal/store"
@@ -152,4 +153,46 @@ func migrated(t *testing.T, d *Daemon) store.MigrationResult {
 	m, ok := d.Store().(interface{ Migrated() store.MigrationResult })
 	require.True(t, ok)
 	return m.Migrated()
+}
+
+// TestAvailabilityServiceBesideTheUI: the OData service answers HTTP Basic
+// itself (no session redirect, no CSRF), with the UI's security headers;
+// a valid key without an enabled connection says the ERP is unreachable,
+// not "sign in". The sandbox path (200 with a key) is in the web tests.
+func TestAvailabilityServiceBesideTheUI(t *testing.T) {
+	t.Parallel()
+	cfg := config.Default()
+	cfg.HTTP.Addr = "127.0.0.1:0"
+	cfg.DataDir = t.TempDir()
+	r := start(t, cfg, nil)
+	base := "http://" + r.d.Addr()
+	call := func(path, user, pass string) *http.Response {
+		req, err := http.NewRequest(http.MethodGet, base+path, nil)
+		require.NoError(t, err)
+		if user != "" {
+			req.SetBasicAuth(user, pass)
+		}
+		resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
+		require.NoError(t, err)
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+	resp := call("/odata/v4/ProductItemAvailability", "", "")
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	require.Contains(t, resp.Header.Get("WWW-Authenticate"), "Basic")
+	require.Equal(t, "DENY", resp.Header.Get("X-Frame-Options"))
+
+	key, _, err := availability.CreateKey(t.Context(), r.d.Store(), "SALES")
+	require.NoError(t, err)
+	resp = call("/odata/v4/$metadata", "SALES", key)
+	require.Equal(t, http.StatusOK, resp.StatusCode, "the metadata needs no ERP")
+	resp = call("/odata/v4/ProductItemAvailability", "SALES", key)
+	require.NotEqual(t, http.StatusUnauthorized, resp.StatusCode)
+	require.NotEqual(t, http.StatusSeeOther, resp.StatusCode)
+	require.GreaterOrEqual(t, resp.StatusCode, 500, "no enabled connection: the ERP cannot be read")
+
+	// The UI is still behind its session.
+	resp = call("/orders", "", "")
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
 }

@@ -43,6 +43,10 @@ func (h *Handler) loadAvailability(ctx context.Context) (availabilityView, error
 		return v, err
 	}
 	v.ServiceURL, v.UserName, v.Enabled = h.serviceURL(c), c.Availability.UserName, c.Availability.Enabled
+	// The setup's field holds the entity set's URL (as BC's OData URL).
+	if root, ok := strings.CutSuffix(strings.TrimRight(v.ServiceURL, "/"), "/"+availability.EntitySet); ok {
+		v.ServiceURL = root + "/"
+	}
 	v.EntityURL = strings.TrimRight(v.ServiceURL, "/") + "/" + availability.EntitySet
 	v.Keys, err = h.st.ListServiceKeys(ctx)
 	return v, err

@@ -33,6 +33,7 @@ type e2e struct {
 	r    sandbox.Ready
 	d    *daemon.Daemon
 	base string
+	dir  string // the daemon's data dir (key file)
 }
 
 func startE2E(t *testing.T) *e2e {
@@ -60,7 +61,7 @@ func startE2E(t *testing.T) *e2e {
 	us := users.NewService(d.Store(), logging.Discard(), cheapKDF)
 	_, err = us.Create(ctx, "admin@example.com", "Ada Admin", users.RoleAdmin, "correct horse battery")
 	require.NoError(t, err)
-	return &e2e{sb: sb, r: sb.Ready(), d: d, base: "http://" + d.Addr()}
+	return &e2e{sb: sb, r: sb.Ready(), d: d, base: "http://" + d.Addr(), dir: cfg.DataDir}
 }
 
 // plantInvalidContact creates an ERP contact whose surname is longer than
