@@ -41,9 +41,10 @@ type SyncArgs struct {
 // Kind names the job in River's tables.
 func (SyncArgs) Kind() string { return "sync" }
 
-// InsertOpts: the same request is not queued twice while one is pending.
+// InsertOpts: the same request is not queued twice while one is pending,
+// but asking again after it finished runs it again.
 func (SyncArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: Queue, MaxAttempts: 3, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+	return river.InsertOpts{Queue: Queue, MaxAttempts: 3, UniqueOpts: jobs.UniqueWhileActive()}
 }
 
 // ScheduleArgs is the minute tick that starts due mappings.
@@ -52,9 +53,11 @@ type ScheduleArgs struct{}
 // Kind names the job in River's tables.
 func (ScheduleArgs) Kind() string { return "sync-schedule" }
 
-// InsertOpts: ticks do not pile up behind a long run.
+// InsertOpts: ticks do not pile up behind a long run, and a finished tick
+// does not block the next one (River's default unique states include
+// completed jobs, which would let the tick fire once a day).
 func (ScheduleArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: Queue, MaxAttempts: 1, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+	return river.InsertOpts{Queue: Queue, MaxAttempts: 1, UniqueOpts: jobs.UniqueWhileActive()}
 }
 
 // Register adds the workers, the queue and the minute tick to a registry.

@@ -126,6 +126,19 @@ func TestQueueRunsSyncNowAndNothingWhenDisabled(t *testing.T) {
 			c, err := st.GetCouplingByERP(t.Context(), mapping.Currency, "cur-eur")
 			require.NoError(t, err)
 			require.Equal(t, syncer.DeterministicID(mapping.Currency, "cur-eur"), c.CRMID)
+
+			// The same "sync now" asked again once the first has finished
+			// runs again instead of being dropped as a duplicate (while the
+			// first River job is still closing, asking is a no-op, so ask
+			// until it is taken).
+			require.Eventually(t, func() bool {
+				if _, err := q.Insert(t.Context(), syncjobs.SyncArgs{Mappings: []string{mapping.Currency}}, nil); err != nil {
+					return false
+				}
+				time.Sleep(200 * time.Millisecond)
+				js, err := st.ListJobs(t.Context(), mapping.Currency, 0)
+				return err == nil && len(js) >= 2
+			}, 20*time.Second, 50*time.Millisecond, "a second sync now must run")
 		})
 	}
 }
