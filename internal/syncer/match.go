@@ -47,10 +47,12 @@ func (e *Engine) mapping(ctx context.Context, name string) (mapping.TableMapping
 	return mapping.TableMapping{}, fmt.Errorf("mapping %q: %w (see coupler mappings list)", name, ErrUnknownMapping)
 }
 
-// match couples by match fields. crmRows, when not nil, are the CRM rows a
-// full run has just read (all of them): they are used instead of reading
-// the CRM table a second time.
-func (e *Engine) match(ctx context.Context, m *mapping.TableMapping, dryRun bool, r *run, crmRows *[]Record) (MatchResult, error) {
+// match couples by match fields. idx, when not nil, is the index of the
+// CRM side a full run built while it read the CRM table anyway; otherwise
+// the CRM table is read here (match fields only). Memory follows the
+// uncoupled CRM records and the ERP records that have a candidate, not
+// the size of either table: the ERP side is checked page by page.
+func (e *Engine) match(ctx context.Context, m *mapping.TableMapping, dryRun bool, r *run, idx *matchIndex) (MatchResult, error) {
 	res := MatchResult{Mapping: m.Name, DryRun: dryRun}
 	groups := m.MatchFields()
 	if len(groups) == 0 {
@@ -66,71 +68,39 @@ func (e *Engine) match(ctx context.Context, m *mapping.TableMapping, dryRun bool
 			crmSel = append(crmSel, f.CRMField)
 		}
 	}
-	var erp []Record
-	if m.Kind == mapping.KindStatic {
-		for _, rec := range m.Records {
-			id, _ := rec["id"].(string)
-			erp = append(erp, Record{ID: id, Fields: rec})
-		}
-	} else {
-		err := e.opts.ERP.Read(ctx, ReadQuery{Entity: m.ERPEntity, Key: "id", Modified: m.ERPModifiedField(), Filter: m.ERPFilter, Select: erpSel}, func(page []Record) error {
-			erp = append(erp, page...)
-			return nil
-		})
-		if err != nil {
-			return res, fmt.Errorf("read ERP %s: %w", m.ERPEntity, err)
-		}
-	}
-	var crm []Record
-	if crmRows != nil {
-		crm = *crmRows
-	} else {
+	if idx == nil {
+		idx = newMatchIndex(st, m.Name, groups)
 		err := e.opts.CRM.Read(ctx, ReadQuery{Entity: m.CRMEntitySet, Key: m.CRMKey, Modified: m.CRMModifiedField(), Filter: m.CRMFilter, Select: crmSel}, func(page []Record) error {
-			crm = append(crm, page...)
-			return nil
+			return idx.addCRM(ctx, page)
 		})
 		if err != nil {
 			return res, fmt.Errorf("read CRM %s: %w", m.CRMEntitySet, err)
 		}
 	}
-	erpFree, err := uncoupled(ctx, st, m.Name, SideERP, erp)
-	if err != nil {
-		return res, err
+	// Nothing uncoupled on the CRM side: nothing can match. A run needs no
+	// count of unmatched ERP records, so it skips the ERP read.
+	if r != nil && idx.empty() {
+		return res, nil
 	}
-	crmFree, err := uncoupled(ctx, st, m.Name, SideCRM, crm)
-	if err != nil {
-		return res, err
-	}
-	ambiguous := map[string]bool{}
-	for _, group := range groups {
-		index := map[string][]string{}
-		for _, id := range sortedKeys(crmFree) {
-			if k, ok := matchKey(group, crmFree[id].Fields, false); ok {
-				index[k] = append(index[k], id)
-			}
+	if m.Kind == mapping.KindStatic {
+		page := make([]Record, 0, len(m.Records))
+		for _, rec := range m.Records {
+			id, _ := rec["id"].(string)
+			page = append(page, Record{ID: id, Fields: rec})
 		}
-		for _, id := range sortedKeys(erpFree) {
-			k, ok := matchKey(group, erpFree[id].Fields, true)
-			if !ok {
-				continue
-			}
-			cands := index[k]
-			switch {
-			case len(cands) == 1:
-				if _, free := crmFree[cands[0]]; !free {
-					continue
-				}
-				res.Pairs = append(res.Pairs, MatchPair{ERPID: id, CRMID: cands[0], On: describe(group, erpFree[id].Fields)})
-				delete(erpFree, id)
-				delete(crmFree, cands[0])
-				delete(ambiguous, id)
-			case len(cands) > 1:
-				ambiguous[id] = true
-			}
+		if err := idx.addERP(ctx, page); err != nil {
+			return res, err
+		}
+	} else {
+		err := e.opts.ERP.Read(ctx, ReadQuery{Entity: m.ERPEntity, Key: "id", Modified: m.ERPModifiedField(), Filter: m.ERPFilter, Select: erpSel}, func(page []Record) error {
+			return idx.addERP(ctx, page)
+		})
+		if err != nil {
+			return res, fmt.Errorf("read ERP %s: %w", m.ERPEntity, err)
 		}
 	}
-	res.Ambiguous = sortedKeys(ambiguous)
-	res.UnmatchedER = len(erpFree)
+	res.Pairs, res.Ambiguous = idx.pairs()
+	res.UnmatchedER = idx.erpFree - len(res.Pairs)
 	if dryRun || len(res.Pairs) == 0 {
 		return res, nil
 	}
@@ -152,33 +122,6 @@ func (e *Engine) match(ctx context.Context, m *mapping.TableMapping, dryRun bool
 		}
 	}
 	return res, nil
-}
-
-// uncoupled keeps the records of one side that no coupling of the mapping
-// holds, looked up a thousand at a time.
-func uncoupled(ctx context.Context, st Store, mappingName, side string, recs []Record) (map[string]Record, error) {
-	free := make(map[string]Record, len(recs))
-	const chunk = 1000
-	for i := 0; i < len(recs); i += chunk {
-		part := recs[i:min(i+chunk, len(recs))]
-		ids := make([]string, len(part))
-		for k, rec := range part {
-			ids[k] = rec.ID
-			free[rec.ID] = rec
-		}
-		cs, err := st.GetCouplings(ctx, mappingName, side, ids)
-		if err != nil {
-			return nil, fmt.Errorf("look up the couplings of %d %s record(s): %w", len(ids), side, err)
-		}
-		for _, c := range cs {
-			if side == SideERP {
-				delete(free, c.ERPID)
-			} else {
-				delete(free, c.CRMID)
-			}
-		}
-	}
-	return free, nil
 }
 
 // matchKey is the normalised value of a group of match fields.

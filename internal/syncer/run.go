@@ -134,10 +134,11 @@ func (r *run) syncTable(ctx context.Context) error {
 	m := r.m
 	crmChanged := map[string]Record{}
 	var crmMax time.Time
-	// A full run couples by match fields first; it reuses the CRM rows it
-	// reads anyway instead of reading the CRM table twice.
+	// A full run couples by match fields first; it indexes the match keys
+	// of the CRM rows it reads anyway instead of reading the CRM table
+	// twice, and keeps no copy of the rows for it.
 	matchFirst := r.ro.Full && len(m.MatchFields()) > 0
-	var crmAll *[]Record
+	var crmIdx *matchIndex
 	if m.Direction.FromCRMAllowed() {
 		since, err := r.cursor(ctx, SideCRM)
 		if err != nil {
@@ -149,11 +150,13 @@ func (r *run) syncTable(ctx context.Context) error {
 		}
 		q := ReadQuery{Entity: m.CRMEntitySet, Key: m.CRMKey, Modified: m.CRMModifiedField(), Filter: m.CRMFilter, Since: since}
 		if matchFirst {
-			crmAll = &[]Record{}
+			crmIdx = newMatchIndex(r.e.opts.Store, m.Name, m.MatchFields())
 		}
 		err = r.e.opts.CRM.Read(ctx, q, func(page []Record) error {
-			if crmAll != nil {
-				*crmAll = append(*crmAll, page...)
+			if crmIdx != nil {
+				if err := crmIdx.addCRM(ctx, page); err != nil {
+					return err
+				}
 			}
 			for _, rec := range page {
 				if rec.ModifiedAt.After(crmMax) {
@@ -171,10 +174,10 @@ func (r *run) syncTable(ctx context.Context) error {
 		}
 	}
 	if matchFirst {
-		if _, err := r.e.match(ctx, m, false, r, crmAll); err != nil {
+		if _, err := r.e.match(ctx, m, false, r, crmIdx); err != nil {
 			return fmt.Errorf("match-based coupling before the full synchronisation: %w", err)
 		}
-		crmAll = nil
+		crmIdx = nil
 	}
 	if m.Direction.ToCRMAllowed() {
 		since, err := r.cursor(ctx, SideERP)
