@@ -100,6 +100,9 @@ func (h *Handler) couplingsPage(w http.ResponseWriter, r *http.Request, status i
 	}
 	if v.SearchIn == "erp" && v.Query != "" {
 		v.Rows = v.Found
+		if m, _, err := h.findMapping(r.Context(), v.Mapping); err == nil {
+			h.deepLinks(r.Context(), m, v.Rows)
+		}
 	} else if v.Mapping != "" {
 		var m mapping.TableMapping
 		m, v.Rows, v.More, err = h.searchCouplings(r.Context(), v.Mapping, v.Query)
@@ -109,6 +112,7 @@ func (h *Handler) couplingsPage(w http.ResponseWriter, r *http.Request, status i
 		}
 		if err == nil {
 			v.Mapping = m.Name
+			h.deepLinks(r.Context(), m, v.Rows)
 		}
 	}
 	if status != http.StatusOK {

@@ -171,6 +171,12 @@ func TestSalesOrdersAvailabilityAndUserMapping(t *testing.T) {
 	_, body = getPage(t, nobody, e.base+"/connection")
 	require.Contains(t, body, "no CRM user is mapped to nobody@example.com")
 
+	// Coupled records link both ways: the ERP card filtered on the
+	// customer's number (as the links written to the CRM) and the CRM form.
+	_, body = getPage(t, jo, e.base+"/couplings?mapping=CUSTOMER")
+	require.Regexp(t, `href="`+regexp.QuoteMeta(e.r.ERPWebClientURL)+`[^"]*page=21[^"]*filter=`, body)
+	require.Contains(t, body, "main.aspx?etn=account")
+
 	// An unmapped user is refused a manual sync of one record, with the reason.
 	cs, err := e.d.Store().ListCouplings(ctx, store.CouplingFilter{Mapping: mapping.Customer, Limit: 1})
 	require.NoError(t, err)
@@ -258,6 +264,11 @@ func TestSalesOrdersAvailabilityAndUserMapping(t *testing.T) {
 	status, body = post(t, admin, e.base+"/availability/keys/"+jsonID(keys[0].ID)+"/revoke", csrf, nil)
 	require.Equal(t, http.StatusOK, status, body)
 	require.Contains(t, body, "revoked")
+
+	// Reset of the web client URL queues the rewrite of the CRM's ERP links.
+	status, body = post(t, admin, e.base+"/connection/reset-web-client-url", csrf, nil)
+	require.Equal(t, http.StatusOK, status, body)
+	require.Contains(t, body, "The ERP links of coupled CRM records are being rewritten.")
 }
 
 func jsonID(id int64) string { b, _ := json.Marshal(id); return string(b) }
