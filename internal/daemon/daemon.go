@@ -128,10 +128,8 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 		Enqueue: func(ctx context.Context, a syncjobs.SyncArgs) (int64, error) {
 			return queue.Insert(ctx, a, nil)
 		},
-		Dial: dialer.Dial,
-		InsertJob: func(ctx context.Context, a river.JobArgs) (int64, error) {
-			return queue.Insert(ctx, a, nil)
-		},
+		Dial:          dialer.Dial,
+		InsertJob:     d.insertNow,
 		PublicURL:     d.cfg.HTTP.PublicURL,
 		SecureCookies: strings.HasPrefix(d.cfg.HTTP.PublicURL, "https://"),
 	})
@@ -158,6 +156,14 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 	}
 	d.server = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(d.log.Handler(), slog.LevelWarn)}
 	return nil
+}
+
+// insertNow queues a job asked for by a user (a links refresh after the
+// web client URL changed). Unique only among unfinished jobs: the args'
+// own uniqueness also counts jobs completed in the last day, which would
+// silently skip a request made after a scheduled run.
+func (d *Daemon) insertNow(ctx context.Context, a river.JobArgs) (int64, error) {
+	return d.queue.Insert(ctx, a, &river.InsertOpts{UniqueOpts: jobs.UniqueWhileActive()})
 }
 
 // Addr is the bound address.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/coupler/coupler/internal/availability"
 	"github.com/coupler/coupler/internal/config"
+	"github.com/coupler/coupler/internal/links"
 	"github.com/coupler/coupler/internal/logging"
 	"github.com/coupler/coupler/internal/store"
 	"github.com/coupler/coupler/internal/store/storetest"
@@ -195,4 +196,25 @@ func TestAvailabilityServiceBesideTheUI(t *testing.T) {
 	// The UI is still behind its session.
 	resp = call("/orders", "", "")
 	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+}
+
+// TestInsertNowIsNotSkippedAfterACompletedRun: a refresh asked for from the
+// UI runs even when the same job completed minutes ago (River's default
+// uniqueness would skip it for a day).
+func TestInsertNowIsNotSkippedAfterACompletedRun(t *testing.T) {
+	t.Parallel()
+	cfg := config.Default()
+	cfg.HTTP.Addr = "127.0.0.1:0"
+	cfg.DataDir = t.TempDir()
+	r := start(t, cfg, nil)
+	ctx := t.Context()
+	first, err := r.d.insertNow(ctx, links.RefreshArgs{})
+	require.NoError(t, err)
+	// No connection: the worker does nothing and completes; while it is
+	// unfinished the same job is answered, once it completed a new one is
+	// queued (River's default uniqueness would answer the old one all day).
+	require.Eventually(t, func() bool {
+		id, err := r.d.insertNow(ctx, links.RefreshArgs{})
+		return err == nil && id != first
+	}, 20*time.Second, 50*time.Millisecond, "a new job once the first completed")
 }
