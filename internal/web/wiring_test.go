@@ -60,7 +60,7 @@ func (e *e2e) configure(t *testing.T, extra connsetup.Answers) {
 
 // coupleDemo couples accounts↔customers by name and products↔items by
 // number, as the default synchronisation would, and returns the clients.
-func (e *e2e) coupleDemo(t *testing.T) *bc.Client {
+func (e *e2e) coupleDemo(t *testing.T) (*bc.Client, *dataverse.Client) {
 	t.Helper()
 	ctx := context.Background()
 	r, st := e.r, e.d.Store()
@@ -98,7 +98,7 @@ func (e *e2e) coupleDemo(t *testing.T) *bc.Client {
 			require.NoError(t, err)
 		}
 	}
-	return erp
+	return erp, crm
 }
 
 // as signs in to the daemon and returns the client and a CSRF token.
@@ -148,7 +148,7 @@ func TestSalesOrdersAvailabilityAndUserMapping(t *testing.T) {
 	ctx := t.Context()
 	e.configure(t, connsetup.Answers{"sales-orders.enabled": "yes", "users-must-map": "yes",
 		"availability.enabled": "yes", "availability.user": e.r.ERPUser, "availability.odata-url": e.base + "/odata/v4/ProductItemAvailability", "availability.access-key": e.r.ERPWebServiceKey})
-	erp := e.coupleDemo(t)
+	erp, crm := e.coupleDemo(t)
 	us := users.NewService(e.d.Store(), logging.Discard(), cheapKDF)
 	for _, u := range []struct {
 		email string
@@ -190,11 +190,28 @@ func TestSalesOrdersAvailabilityAndUserMapping(t *testing.T) {
 	require.Equal(t, http.StatusForbidden, status)
 	require.Contains(t, body, "cannot make changes in the CRM")
 
+	// … and a manual couple, on the coupled records page.
+	status, body = post(t, nobody, e.base+"/couplings/couple", nobodyCSRF, url.Values{"mapping": {"CUSTOMER"}, "erp_id": {cs[0].ERPID}, "crm_id": {cs[0].CRMID}})
+	require.Equal(t, http.StatusForbidden, status)
+	require.Contains(t, body, "no CRM user is mapped to nobody@example.com")
+
 	// A mapped user's one-record sync runs now, as that user.
+	_, err = erp.Update(ctx, bc.SetCustomers, cs[0].ERPID, "*", map[string]any{"phoneNumber": "+44 20 7946 0999"})
+	require.NoError(t, err)
 	joTok := createTokenAt(t, e.base, jo, joCSRF)
+	// The customer's salesperson must be coupled for its owner to resolve.
+	code, apiBody = apiCallAt(t, e.base, joTok, "POST", "/api/v1/couplings/match", `{"mapping":"SALESPEOPLE","dry_run":false}`)
+	require.Equal(t, http.StatusOK, code, apiBody)
 	code, apiBody = apiCallAt(t, e.base, joTok, "POST", "/api/v1/sync", `{"mappings":["CUSTOMER"],"records":["`+cs[0].ERPID+`"]}`)
 	require.Equal(t, http.StatusOK, code, apiBody)
 	require.Positive(t, apiBody["job_id"])
+	joUser, err := e.d.Store().GetUserByEmail(ctx, "jo@contoso.com")
+	require.NoError(t, err)
+	require.NotEmpty(t, joUser.CRMUserID)
+	rec, err := crm.Retrieve(ctx, "accounts", dataverse.ID(cs[0].CRMID), "telephone1", "_modifiedby_value")
+	require.NoError(t, err)
+	require.Equal(t, "+44 20 7946 0999", rec.String("telephone1"))
+	require.Equal(t, joUser.CRMUserID, strings.ToLower(rec.String("_modifiedby_value")), "the CRM records the change as Jim's")
 
 	// The demo's submitted orders are pending; a viewer sees but may not create.
 	viewerC, viewerCSRF := e.as(t, "viewer@example.com")
