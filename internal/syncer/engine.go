@@ -62,6 +62,9 @@ type Engine struct {
 	log  *slog.Logger
 	now  func() time.Time
 
+	echoMu    sync.Mutex
+	echoMarks map[string]time.Time // mapping → latest CRM modifiedon coupler wrote (see syncTable)
+
 	selfOnce sync.Once
 	crmSelf  string
 	selfErr  error
@@ -210,6 +213,26 @@ func (e *Engine) runOne(ctx context.Context, m *mapping.TableMapping, ro RunOpti
 		"inserted", job.Counts.Inserted, "modified", job.Counts.Modified, "unchanged", job.Counts.Unchanged,
 		"failed", job.Counts.Failed, "skipped", job.Counts.Skipped, "duration", job.FinishedAt.Sub(job.StartedAt))
 	return job, r.headers
+}
+
+// echoMark is the latest CRM modification time of coupler's own writes
+// for a mapping in earlier runs of this process (zero when unknown, e.g.
+// after a restart: the cursor then moves on rows read only, as before).
+func (e *Engine) echoMark(mappingName string) time.Time {
+	e.echoMu.Lock()
+	defer e.echoMu.Unlock()
+	return e.echoMarks[mappingName]
+}
+
+func (e *Engine) setEchoMark(mappingName string, t time.Time) {
+	e.echoMu.Lock()
+	defer e.echoMu.Unlock()
+	if e.echoMarks == nil {
+		e.echoMarks = map[string]time.Time{}
+	}
+	if t.After(e.echoMarks[mappingName]) {
+		e.echoMarks[mappingName] = t
+	}
 }
 
 func (e *Engine) self(ctx context.Context) (string, error) {

@@ -29,6 +29,7 @@ type run struct {
 	mergeOnly  map[string]map[string]bool // CRM id → ERP fields to write (field-level merge)
 	force      map[string]bool            // CRM ids to write although not newer (conflict won by the CRM)
 	done       int
+	crmWrote   time.Time // latest CRM modifiedon of coupler's own writes in this run
 
 	openOnce sync.Once
 	openErr  error
@@ -149,6 +150,18 @@ func (r *run) syncTable(ctx context.Context) error {
 			return fmt.Errorf("who is the integration user on the CRM: %w", err)
 		}
 		q := ReadQuery{Entity: m.CRMEntitySet, Key: m.CRMKey, Modified: m.CRMModifiedField(), Filter: m.CRMFilter, Since: since}
+		// Coupler's own writes are echoes (skipped below): the CRM leaves
+		// them out, so the run after a big run does not read back every row
+		// it wrote. The cursor then moves on what was read and on the
+		// latest own write of an earlier run: that write was done before
+		// this read began, in the CRM's clock, so every change someone
+		// else made before it is returned by this read (the overlap window
+		// covers late commits as before). A full run reads every row: the
+		// match index needs coupler's rows too.
+		echoMark := r.e.echoMark(m.Name)
+		if !r.ro.Full {
+			q.SkipModifiedBy = self
+		}
 		if matchFirst {
 			crmIdx = newMatchIndex(r.e.opts.Store, m.Name, m.MatchFields())
 		}
@@ -171,6 +184,9 @@ func (r *run) syncTable(ctx context.Context) error {
 		})
 		if err != nil {
 			return fmt.Errorf("read CRM %s: %w", m.CRMEntitySet, err)
+		}
+		if echoMark.After(crmMax) {
+			crmMax = echoMark
 		}
 	}
 	if matchFirst {
@@ -228,6 +244,7 @@ func (r *run) syncTable(ctx context.Context) error {
 			return err
 		}
 	}
+	r.e.setEchoMark(m.Name, r.crmWrote)
 	return nil
 }
 

@@ -30,6 +30,11 @@ type ReadQuery struct {
 	// modification field are always added): match-based coupling reads
 	// whole tables for a few fields.
 	Select []string
+	// SkipModifiedBy, when set, leaves out rows last modified by this user
+	// (coupler's own writes coming back as echoes), so that the read after
+	// a big run does not return every row that run wrote. A side that
+	// cannot filter on it may return them: the engine skips them anyway.
+	SkipModifiedBy string
 }
 
 // OpKind is what a write does.

@@ -244,6 +244,11 @@ func (r *run) outcome(o *outcome, it item, res Result) {
 		if it.toCRM {
 			c.ERPID, c.CRMID = it.srcID, newID
 			c.ERPModifiedAt, c.CRMModifiedAt = it.srcMod, res.ModifiedAt
+			r.mu.Lock()
+			if res.ModifiedAt.After(r.crmWrote) {
+				r.crmWrote = res.ModifiedAt
+			}
+			r.mu.Unlock()
 		} else {
 			if it.coupling != nil && it.coupling.ERPID != newID {
 				o.del = append(o.del, it.coupling.ERPID) // restored under a new ERP id

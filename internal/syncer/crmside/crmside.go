@@ -77,6 +77,9 @@ func (s *Side) Read(ctx context.Context, q syncer.ReadQuery, fn func([]syncer.Re
 	for _, k := range sortedKeys(q.Equal) {
 		conds = append(conds, fmt.Sprintf("%s eq %s", k, literal(q.Equal[k])))
 	}
+	if guidRE.MatchString(q.SkipModifiedBy) {
+		conds = append(conds, "_modifiedby_value ne "+q.SkipModifiedBy)
+	}
 	conds = append(conds, q.Filter)
 	dq := dataverse.Query{Filter: and(conds...), OrderBy: q.Modified + " asc," + q.Key + " asc", PageSize: s.pageSize, Select: selectList(q)}
 	return s.c.List(ctx, q.Entity, dq, func(p dataverse.Page) error {
