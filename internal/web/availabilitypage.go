@@ -25,24 +25,29 @@ type availabilityView struct {
 }
 
 // serviceURL is the OData root the CRM is given: the setup's field when
-// set, else coupler's public URL.
-func (h *Handler) serviceURL(c setup.ConnectionSetup) string {
+// set, else coupler's public URL, else the address this request came to.
+func (h *Handler) serviceURL(c setup.ConnectionSetup, r *http.Request) string {
 	if c.Availability.ODataURL != "" {
 		return c.Availability.ODataURL
 	}
 	if h.publicURL != "" {
 		return strings.TrimRight(h.publicURL, "/") + "/odata/v4/"
 	}
-	return "/odata/v4/"
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host + "/odata/v4/"
 }
 
-func (h *Handler) loadAvailability(ctx context.Context) (availabilityView, error) {
+func (h *Handler) loadAvailability(r *http.Request) (availabilityView, error) {
+	ctx := r.Context()
 	var v availabilityView
 	c, err := h.st.GetConnection(ctx, setup.DefaultName)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return v, err
 	}
-	v.ServiceURL, v.UserName, v.Enabled = h.serviceURL(c), c.Availability.UserName, c.Availability.Enabled
+	v.ServiceURL, v.UserName, v.Enabled = h.serviceURL(c, r), c.Availability.UserName, c.Availability.Enabled
 	// The setup's field holds the entity set's URL (as BC's OData URL).
 	if root, ok := strings.CutSuffix(strings.TrimRight(v.ServiceURL, "/"), "/"+availability.EntitySet); ok {
 		v.ServiceURL = root + "/"
@@ -53,7 +58,7 @@ func (h *Handler) loadAvailability(ctx context.Context) (availabilityView, error
 }
 
 func (h *Handler) availabilityPage(w http.ResponseWriter, r *http.Request, status int, v availabilityView, flash string) {
-	loaded, err := h.loadAvailability(r.Context())
+	loaded, err := h.loadAvailability(r)
 	if err != nil {
 		h.fail(w, r, http.StatusInternalServerError, "read the web service keys: "+err.Error())
 		return
@@ -136,7 +141,7 @@ func toServiceKey(k store.ServiceKey) serviceKeyJSON {
 }
 
 func (h *Handler) apiAvailability(w http.ResponseWriter, r *http.Request) {
-	v, err := h.loadAvailability(r.Context())
+	v, err := h.loadAvailability(r)
 	if err != nil {
 		apiErr(w, err)
 		return

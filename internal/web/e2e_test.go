@@ -256,7 +256,7 @@ func TestBrowserAssistedSetupSyncAndRetry(t *testing.T) {
 
 	// On a phone no page is wider than the screen (tables scroll inside).
 	require.NoError(t, chromedp.Do(ctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile)))
-	for _, p := range []string{"sync", "connection", "errors", "couplings"} {
+	for _, p := range []string{"sync", "connection", "errors", "couplings", "orders", "availability"} {
 		require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(e.base+"/"+p), chromedp.WaitVisible(chromedp.CSS(`main h1`))))
 		width, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth`))
 		require.NoError(t, err)
@@ -265,7 +265,7 @@ func TestBrowserAssistedSetupSyncAndRetry(t *testing.T) {
 	}
 	require.NoError(t, chromedp.Do(ctx, chromedp.EmulateReset()))
 
-	for _, p := range []string{"mappings", "couplings", "tokens", "users"} {
+	for _, p := range []string{"mappings", "couplings", "tokens", "users", "orders", "availability"} {
 		require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(e.base+"/"+p), chromedp.WaitVisible(chromedp.CSS(`main h1`))))
 		shot(t, ctx, p)
 	}
