@@ -25,7 +25,7 @@ func (StockArgs) Kind() string { return "stock-refresh" }
 
 // InsertOpts: ticks do not pile up behind a long run.
 func (StockArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{MaxAttempts: 3, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+	return river.InsertOpts{MaxAttempts: 3, UniqueOpts: jobs.UniqueWhileActive()}
 }
 
 // Register adds the stock refresh worker and its 30-minute schedule. It runs

@@ -37,7 +37,7 @@ func (CreateArgs) Kind() string { return "orders-create" }
 
 // InsertOpts: one pending request of a kind at a time.
 func (CreateArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: Queue, MaxAttempts: 10, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+	return river.InsertOpts{Queue: Queue, MaxAttempts: 10, UniqueOpts: jobs.UniqueWhileActive()}
 }
 
 // StatusArgs reports ERP order progress to the CRM.
@@ -48,7 +48,7 @@ func (StatusArgs) Kind() string { return "orders-status" }
 
 // InsertOpts: ticks do not pile up.
 func (StatusArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: Queue, MaxAttempts: 3, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+	return river.InsertOpts{Queue: Queue, MaxAttempts: 3, UniqueOpts: jobs.UniqueWhileActive()}
 }
 
 // QuotesArgs processes CRM quotes ("process quotes automatically").
@@ -59,7 +59,7 @@ func (QuotesArgs) Kind() string { return "orders-quotes" }
 
 // InsertOpts: ticks do not pile up.
 func (QuotesArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: Queue, MaxAttempts: 3, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+	return river.InsertOpts{Queue: Queue, MaxAttempts: 3, UniqueOpts: jobs.UniqueWhileActive()}
 }
 
 // MirrorArgs runs the bidirectional mode (ERP orders → CRM orders).
@@ -70,7 +70,7 @@ func (MirrorArgs) Kind() string { return "orders-mirror" }
 
 // InsertOpts: ticks do not pile up.
 func (MirrorArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: Queue, MaxAttempts: 3, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+	return river.InsertOpts{Queue: Queue, MaxAttempts: 3, UniqueOpts: jobs.UniqueWhileActive()}
 }
 
 // DialFunc returns the enabled connection's clients or ErrDisabled

@@ -24,7 +24,7 @@ func (RefreshArgs) Kind() string { return "account-statistics-refresh" }
 
 // InsertOpts: ticks do not pile up behind a long run.
 func (RefreshArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{MaxAttempts: 3, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+	return river.InsertOpts{MaxAttempts: 3, UniqueOpts: jobs.UniqueWhileActive()}
 }
 
 // Register adds the statistics worker and its schedule; it does nothing
