@@ -91,6 +91,7 @@ func openSyncEnv(ctx context.Context, g *globals, connName string, withEngine bo
 	eng, err := syncer.New(syncer.Options{
 		Store: se.st, CRM: crmside.New(crm, 0), ERP: erpside.New(erp, 0), Logger: g.log,
 		Mappings: func(ctx context.Context) ([]mapping.TableMapping, error) { return loadMappings(ctx, env.st) },
+		Hold:     setup.Hold(env.st, connName),
 	})
 	if err != nil {
 		env.Close()

@@ -61,7 +61,7 @@ func (e *engines) get(ctx context.Context) (*syncer.Engine, error) {
 	}
 	eng, err := syncer.New(syncer.Options{
 		Store: syncstore.New(e.st), CRM: crmside.New(crm, 0), ERP: erpside.New(erp, 0), Logger: e.log,
-		Mappings: e.mappings,
+		Mappings: e.mappings, Hold: setup.Hold(e.st, conn.Name),
 	})
 	if err != nil {
 		return nil, err

@@ -284,3 +284,22 @@ func roleInBusinessUnit(ctx context.Context, crm *dataverse.Client, rootID, bu s
 	}
 	return page.Value[0].String("roleid"), nil
 }
+
+// ErrOnHold is why a synchronisation stopped: the connection was disabled
+// while it ran.
+var ErrOnHold = errors.New("synchronisation on hold")
+
+// Hold adapts Active to the engine's Hold option: a run asks before every
+// batch, so disabling the connection stops it after the batch in flight.
+func Hold(conns Connections, name string) func(ctx context.Context) error {
+	return func(ctx context.Context) error {
+		ok, reason, err := Active(ctx, conns, name)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("%w: %s", ErrOnHold, reason)
+		}
+		return nil
+	}
+}

@@ -54,6 +54,11 @@ type Options struct {
 	Concurrency int
 	// BatchSize caps each $batch below the side's own limit (0 = the limit).
 	BatchSize int
+	// Hold, when set, is asked before every batch is written; an error
+	// stops the run there (the batches already written stay written and
+	// coupled). Disabling the connection makes it answer an error, so a
+	// running job finishes its current batch and stops.
+	Hold func(ctx context.Context) error
 }
 
 // Engine synchronises mappings between the two sides.

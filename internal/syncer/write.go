@@ -56,6 +56,11 @@ type outcome struct {
 }
 
 func (r *run) writeChunk(ctx context.Context, toCRM bool, items []item) error {
+	if r.e.opts.Hold != nil {
+		if err := r.e.opts.Hold(ctx); err != nil {
+			return fmt.Errorf("stopped before writing %d more record(s): %w", len(items), err)
+		}
+	}
 	_, dst := r.e.sides(toCRM)
 	entity, key := r.m.CRMEntitySet, r.m.CRMKey
 	if !toCRM {
