@@ -7,7 +7,8 @@ import (
 	"github.com/coupler/coupler/internal/secret"
 	"github.com/coupler/coupler/internal/setup"
 	"github.com/coupler/coupler/internal/store"
-	_ "github.com/coupler/coupler/internal/store/sqlite" // the embedded default database
+	_ "github.com/coupler/coupler/internal/store/postgres" // --database-url postgres://…
+	_ "github.com/coupler/coupler/internal/store/sqlite"   // the embedded default database
 )
 
 // setupEnv is what the setup, connection and encryption commands share:
@@ -19,9 +20,9 @@ type setupEnv struct {
 }
 
 func openSetupEnv(ctx context.Context, g *globals) (*setupEnv, error) {
-	st, err := store.Open(ctx, store.Options{DataDir: g.cfg.DataDir, DatabaseURL: g.cfg.DatabaseURL, Logger: g.log})
+	st, err := openStore(ctx, g)
 	if err != nil {
-		return nil, fmt.Errorf("open the database: %w", err)
+		return nil, err
 	}
 	box, err := secret.New(secret.Options{Store: st, DataDir: g.cfg.DataDir, Logger: g.log})
 	if err != nil {
@@ -34,3 +35,12 @@ func openSetupEnv(ctx context.Context, g *globals) (*setupEnv, error) {
 }
 
 func (e *setupEnv) Close() error { return e.st.Close() }
+
+// openStore opens the database the global flags and configuration name.
+func openStore(ctx context.Context, g *globals) (store.Store, error) {
+	st, err := store.Open(ctx, store.Options{DataDir: g.cfg.DataDir, DatabaseURL: g.cfg.DatabaseURL, Logger: g.log})
+	if err != nil {
+		return nil, fmt.Errorf("open the database: %w", err)
+	}
+	return st, nil
+}

@@ -11,9 +11,6 @@ import (
 	"golang.org/x/term"
 
 	"github.com/coupler/coupler/internal/setup"
-	"github.com/coupler/coupler/internal/store"
-	_ "github.com/coupler/coupler/internal/store/postgres" // --database-url postgres://…
-	_ "github.com/coupler/coupler/internal/store/sqlite"   // the embedded default
 	"github.com/coupler/coupler/internal/users"
 )
 
@@ -41,9 +38,9 @@ func usersCreateCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			st, err := store.Open(cmd.Context(), store.Options{DataDir: g.cfg.DataDir, DatabaseURL: g.cfg.DatabaseURL, Logger: g.log})
+			st, err := openStore(cmd.Context(), g)
 			if err != nil {
-				return fmt.Errorf("open the database: %w", err)
+				return err
 			}
 			defer st.Close()
 			u, err := users.NewService(st, g.log, users.KDF{}).Create(cmd.Context(), email, name, r, password)
@@ -95,9 +92,9 @@ func usersListCommand(g *globals) *cobra.Command {
 		Short: "List users with their role and CRM mapping",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := store.Open(cmd.Context(), store.Options{DataDir: g.cfg.DataDir, DatabaseURL: g.cfg.DatabaseURL, Logger: g.log})
+			st, err := openStore(cmd.Context(), g)
 			if err != nil {
-				return fmt.Errorf("open the database: %w", err)
+				return err
 			}
 			defer st.Close()
 			list, err := st.ListUsers(cmd.Context())
