@@ -250,18 +250,42 @@ func (b *Box) missingKey(err error) error {
 
 // Get returns a secret's value, or ErrNotSet.
 func (b *Box) Get(ctx context.Context, owner, name string) (string, error) {
-	s, err := b.st.GetSecret(ctx, owner, name)
-	if errors.Is(err, store.ErrNotFound) {
-		return "", fmt.Errorf("secret %s/%s: %w", owner, name, ErrNotSet)
+	// A rotation by another instance can re-encrypt the row and retire its
+	// old key between our read of the row and its decryption: the row then
+	// names a key the file no longer holds. Reading the row again settles
+	// it; a row that still names an unknown key is a real missing key.
+	var lastErr error
+	for attempt := 0; attempt < 3; attempt++ {
+		s, err := b.st.GetSecret(ctx, owner, name)
+		if errors.Is(err, store.ErrNotFound) {
+			return "", fmt.Errorf("secret %s/%s: %w", owner, name, ErrNotSet)
+		}
+		if err != nil {
+			return "", fmt.Errorf("read secret %s/%s: %w", owner, name, err)
+		}
+		plain, err := b.decrypt(s)
+		var unknown *UnknownKeyError
+		if errors.As(err, &unknown) {
+			lastErr = err
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		return string(plain), nil
 	}
-	if err != nil {
-		return "", fmt.Errorf("read secret %s/%s: %w", owner, name, err)
-	}
-	plain, err := b.decrypt(s)
-	if err != nil {
-		return "", err
-	}
-	return string(plain), nil
+	return "", lastErr
+}
+
+// UnknownKeyError: a secret is encrypted with a key that neither the key
+// file nor the environment holds.
+type UnknownKeyError struct {
+	Owner, Name, KeyID, Source string
+	Known                      []string
+}
+
+func (e *UnknownKeyError) Error() string {
+	return fmt.Sprintf("secret %s/%s is encrypted with key %s, which is not in %s (known keys: %v): restore the key that was used", e.Owner, e.Name, e.KeyID, e.Source, e.Known)
 }
 
 // IsSet says whether a secret is stored, without decrypting it.
@@ -291,7 +315,7 @@ func (b *Box) decrypt(s store.Secret) ([]byte, error) {
 			return nil, b.missingKey(err)
 		}
 		if k, ok = r.all[s.KeyID]; !ok {
-			return nil, fmt.Errorf("secret %s/%s is encrypted with key %s, which is not in %s (known keys: %v): restore the key that was used", s.Owner, s.Name, s.KeyID, r.source, r.ids())
+			return nil, &UnknownKeyError{Owner: s.Owner, Name: s.Name, KeyID: s.KeyID, Source: r.source, Known: r.ids()}
 		}
 	}
 	return open(k, s.Owner, s.Name, s.Value)
