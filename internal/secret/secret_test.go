@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -353,6 +354,11 @@ func TestRotateWhileOthersReadAndWrite(t *testing.T) {
 			ops.Add(1)
 		}
 	}()
+	// Let the other instance get going first, so the rotations below
+	// really overlap its reads and writes.
+	for deadline := time.Now().Add(10 * time.Second); ops.Load() < 20 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
 	var rep secret.Report
 	for range 3 {
 		rep, err = a.Rotate(ctx)
