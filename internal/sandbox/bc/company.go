@@ -13,7 +13,7 @@ import (
 // newCompany creates an empty company with every entity set.
 func newCompany(sets map[string]*entitySet, id, name string, clock func() time.Time, ver *atomic.Uint64) *company {
 	c := &company{id: id, name: name, displayName: name, created: clock(), tables: map[string]*table{},
-		inventory: map[string]float64{}, balance: map[string]float64{}, primaryContact: map[string]string{}, contactOf: map[string]string{}, series: map[string]int64{}, nextEntry: 1, clock: clock, ver: ver}
+		inventory: map[string]float64{}, balance: map[string]float64{}, resources: map[string]resource{}, primaryContact: map[string]string{}, contactOf: map[string]string{}, series: map[string]int64{}, nextEntry: 1, clock: clock, ver: ver}
 	for n, s := range sets {
 		c.tables[n] = newTable(s)
 	}

@@ -18,6 +18,9 @@ import (
 //	POST  /_sandbox/salesInvoices/{number}/pay          a posted invoice becomes Paid
 //	POST  /_sandbox/items/{number}/adjust               {"quantity": 25} positive or negative adjustment
 //	PATCH /_sandbox/{set}/{number}                      edit a record as a user would (no If-Match)
+//	GET   /_sandbox/resources                          resources (no API v2.0 entity set has them)
+//	PUT   /_sandbox/resources/{number}                 {"name":"Marty Horst","unitOfMeasureCode":"HOUR","unitPrice":90}
+//	DELETE /_sandbox/resources/{number}                remove a resource
 func (s *Server) control(w http.ResponseWriter, r *http.Request, rest string) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /info", s.ctlInfo)
@@ -30,6 +33,9 @@ func (s *Server) control(w http.ResponseWriter, r *http.Request, rest string) {
 	mux.HandleFunc("POST /salesInvoices/{number}/pay", s.ctlPay)
 	mux.HandleFunc("POST /items/{number}/adjust", s.ctlAdjust)
 	mux.HandleFunc("PATCH /{set}/{number}", s.ctlEdit)
+	mux.HandleFunc("GET /resources", s.ctlResources)
+	mux.HandleFunc("PUT /resources/{number}", s.ctlPutResource)
+	mux.HandleFunc("DELETE /resources/{number}", s.ctlDeleteResource)
 	r2 := r.Clone(r.Context())
 	r2.URL.Path = "/" + rest
 	if _, pattern := mux.Handler(r2); pattern == "" {
@@ -46,6 +52,7 @@ func (s *Server) ctlInfo(w http.ResponseWriter, r *http.Request) {
 	for n, t := range c.tables {
 		sizes[n] = len(t.rows)
 	}
+	sizes["resources"] = len(c.resources)
 	c.mu.RUnlock()
 	body, _ := json.Marshal(map[string]any{
 		"companyId": c.id, "companyName": c.name, "tenant": s.creds.Tenant, "environment": s.creds.Environment,

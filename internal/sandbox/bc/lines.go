@@ -63,7 +63,7 @@ func (c *company) lineInsert(u *undo, t *table, vals map[int]any, parent *row) *
 	return nil
 }
 
-// resolveLineObject fills the line's item (or account) from itemId or lineObjectNumber.
+// resolveLineObject fills the line's item (or resource) from itemId or lineObjectNumber.
 func (c *company) resolveLineObject(t *table, vals map[int]any, cur *row) *apiError {
 	s := t.set
 	get := func(name string) (any, bool) { v, ok := vals[s.index[name]]; return v, ok }
@@ -89,6 +89,9 @@ func (c *company) resolveLineObject(t *table, vals map[int]any, cur *row) *apiEr
 	}
 	if cur != nil && !hasType {
 		lt = t.str(cur, "lineType")
+	}
+	if lt == "Resource" {
+		return c.resolveResource(t, vals, cur)
 	}
 	if lt != "Item" {
 		return nil

@@ -113,6 +113,9 @@ func (c *company) seedDemo() error {
 	if err := c.seedItems(); err != nil {
 		return err
 	}
+	if err := c.seedResources(); err != nil {
+		return err
+	}
 	if err := c.seedDocuments(); err != nil {
 		return err
 	}

@@ -18,6 +18,7 @@ type snapshot struct {
 	PrimaryContact map[string]string
 	ContactOf      map[string]string
 	ETagVersion    uint64
+	Resources      map[string]resource // absent from older snapshots: the seeded ones stay
 }
 
 type snapRow struct {
@@ -35,7 +36,8 @@ func (s *Server) SaveSnapshot(w io.Writer) error {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	snap := snapshot{Version: snapshotVersion, CompanyID: c.id, Tables: map[string][]snapRow{},
-		Series: maps.Clone(c.series), NextEntry: c.nextEntry, PrimaryContact: c.primaryContact, ContactOf: c.contactOf, ETagVersion: s.ver.Load()}
+		Series: maps.Clone(c.series), NextEntry: c.nextEntry, PrimaryContact: c.primaryContact, ContactOf: c.contactOf, ETagVersion: s.ver.Load(),
+		Resources: maps.Clone(c.resources)}
 	for name, t := range c.tables {
 		rows := make([]snapRow, 0, len(t.rows))
 		for _, r := range t.sorted() {
@@ -99,6 +101,9 @@ func (s *Server) LoadSnapshot(r io.Reader) error {
 	c.balance = fresh.balance
 	if snap.ContactOf != nil {
 		c.contactOf = snap.ContactOf
+	}
+	if snap.Resources != nil {
+		c.resources = snap.Resources
 	}
 	ct := c.tables["customers"]
 	ct.computed = map[int]func(*row) any{ct.set.index["balanceDue"]: func(r *row) any { return round2(c.balance[r.id]) }}

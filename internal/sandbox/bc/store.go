@@ -250,10 +250,11 @@ type company struct {
 
 	mu        sync.RWMutex
 	tables    map[string]*table
-	inventory map[string]float64 // item number → quantity on hand (sum of item ledger entries)
-	balance   map[string]float64 // customer id → open amount of its posted invoices (balanceDue)
-	series    map[string]int64   // next number per numbered set
-	nextEntry int64              // next item ledger entry number
+	inventory map[string]float64  // item number → quantity on hand (sum of item ledger entries)
+	balance   map[string]float64  // customer id → open amount of its posted invoices (balanceDue)
+	resources map[string]resource // by number: not an API entity set (see resources.go)
+	series    map[string]int64    // next number per numbered set
+	nextEntry int64               // next item ledger entry number
 
 	clock func() time.Time
 	ver   *atomic.Uint64 // ETag versions, shared by the server
