@@ -35,7 +35,8 @@ type Client struct {
 	company  string
 	http     *http.Client
 	tokenURL string
-	limiter  *rate.Limiter
+	limiter  *rate.Limiter // in-process budget, unless Config.Pacer
+	turns    Pacer         // Config.Pacer or limiter
 	sem      chan struct{}
 	log      *slog.Logger
 
@@ -60,14 +61,18 @@ func New(cfg Config) (*Client, error) {
 		sem:     make(chan struct{}, cfg.MaxConcurrent),
 		log:     cfg.Logger,
 	}
-	// A token bucket that can never exceed RequestsPerWindow in any sliding
-	// Window: burst b plus refill (N-b)/W over W adds up to N.
-	burst := max(1, cfg.RequestsPerWindow/200)
-	perSec := float64(cfg.RequestsPerWindow-burst) / cfg.Window.Seconds()
-	if perSec <= 0 {
-		perSec = float64(cfg.RequestsPerWindow) / cfg.Window.Seconds()
+	c.turns = cfg.Pacer
+	if c.turns == nil {
+		// A token bucket that can never exceed RequestsPerWindow in any
+		// sliding Window: burst b plus refill (N-b)/W over W adds up to N.
+		burst := max(1, cfg.RequestsPerWindow/200)
+		perSec := float64(cfg.RequestsPerWindow-burst) / cfg.Window.Seconds()
+		if perSec <= 0 {
+			perSec = float64(cfg.RequestsPerWindow) / cfg.Window.Seconds()
+		}
+		c.limiter = rate.NewLimiter(rate.Limit(perSec), burst)
+		c.turns = c.limiter
 	}
-	c.limiter = rate.NewLimiter(rate.Limit(perSec), burst)
 
 	var base http.RoundTripper
 	if cfg.HTTPClient != nil && cfg.HTTPClient.Transport != nil {
@@ -109,6 +114,10 @@ func New(cfg Config) (*Client, error) {
 
 // Root returns the parsed API root.
 func (c *Client) Root() APIRoot { return c.root }
+
+// Pacer is Config.Pacer: nil when the client keeps to its own in-process
+// limiter.
+func (c *Client) Pacer() Pacer { return c.cfg.Pacer }
 
 // CompanyID returns the company the client is bound to.
 func (c *Client) CompanyID() string { return c.company }
@@ -226,7 +235,7 @@ func (c *Client) attempt(ctx context.Context, r request, n int) (int, time.Durat
 	if err := c.waitPause(ctx); err != nil {
 		return statusLocal, 0, err
 	}
-	if err := c.limiter.Wait(ctx); err != nil {
+	if err := c.turns.Wait(ctx); err != nil {
 		// Also when the wait would outlast ctx's deadline: retrying cannot help.
 		return statusLocal, 0, fmt.Errorf("bc: %s %s: waiting for the request budget: %w", r.method, r.set, err)
 	}

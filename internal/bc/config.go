@@ -164,18 +164,29 @@ type Config struct {
 	// minutes); the limiter never lets more through in any Window.
 	RequestsPerWindow int
 	Window            time.Duration
-	MaxConcurrent     int           // in-flight requests (default 5)
-	Timeout           time.Duration // per attempt (default 2 minutes)
-	MaxRetries        int           // per call, after the first attempt (default 6; <0 = none)
-	MaxBackoff        time.Duration // cap of one wait between attempts (default 30 s)
-	MaxRetryAfter     time.Duration // longest Retry-After honoured before giving up (default 5 minutes)
-	UpdateAttempts    int           // refetch-and-reapply rounds of UpdateFunc on 409 (default 3)
-	CursorOverlap     time.Duration // how far ListModifiedSince reads back before its cursor (default 1 ms; <0 = none)
+	// Pacer, when set, hands out the request turns instead of that
+	// in-process limiter: BC counts requests per user, so instances sharing
+	// a user share one budget (internal/ratelimit).
+	Pacer Pacer
+
+	MaxConcurrent  int           // in-flight requests (default 5)
+	Timeout        time.Duration // per attempt (default 2 minutes)
+	MaxRetries     int           // per call, after the first attempt (default 6; <0 = none)
+	MaxBackoff     time.Duration // cap of one wait between attempts (default 30 s)
+	MaxRetryAfter  time.Duration // longest Retry-After honoured before giving up (default 5 minutes)
+	UpdateAttempts int           // refetch-and-reapply rounds of UpdateFunc on 409 (default 3)
+	CursorOverlap  time.Duration // how far ListModifiedSince reads back before its cursor (default 1 ms; <0 = none)
 
 	// Observe, when set, is called after every HTTP attempt (for metrics).
 	Observe func(RequestInfo)
 	// Sleep waits between retries; tests replace it. Nil = real timer honouring ctx.
 	Sleep func(ctx context.Context, d time.Duration) error
+}
+
+// Pacer takes one request turn, waiting as long as the budget demands.
+// *rate.Limiter and *ratelimit.Bucket both fit.
+type Pacer interface {
+	Wait(ctx context.Context) error
 }
 
 // RequestInfo describes one HTTP attempt for metrics.

@@ -40,6 +40,11 @@ type Config struct {
 	// minutes, the per-user service protection limit); negative = no cap.
 	RequestsPerSecond float64
 	Burst             int // default 50
+	// Pacer, when set, hands out the request turns instead of the
+	// in-process limiter above (RequestsPerSecond and Burst are then
+	// ignored): the service counts requests per user, so instances sharing
+	// a user share one budget (internal/ratelimit).
+	Pacer Pacer
 	// MaxConcurrent bounds requests in flight (default 16; the service allows 52).
 	MaxConcurrent int
 	// MaxAttempts bounds tries per call, the first included (default 6).
@@ -51,6 +56,12 @@ type Config struct {
 	BaseBackoff, MaxBackoff time.Duration
 }
 
+// Pacer takes one request turn, waiting as long as the budget demands.
+// *rate.Limiter and *ratelimit.Bucket both fit.
+type Pacer interface {
+	Wait(ctx context.Context) error
+}
+
 // Client talks to one organisation's Web API. Safe for concurrent use.
 type Client struct {
 	base     *url.URL // …/api/data/v9.2/
@@ -58,7 +69,8 @@ type Client struct {
 	hc       *http.Client
 	tokens   *TokenCache
 	log      *slog.Logger
-	limiter  *rate.Limiter
+	limiter  Pacer // nil: no cap
+	pacer    Pacer // Config.Pacer
 	sem      chan struct{}
 	attempts int
 	timeout  time.Duration
@@ -122,7 +134,10 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	if cfg.Burst <= 0 {
 		cfg.Burst = 50
 	}
-	if rps > 0 {
+	switch {
+	case cfg.Pacer != nil:
+		c.limiter, c.pacer = cfg.Pacer, cfg.Pacer
+	case rps > 0:
 		c.limiter = rate.NewLimiter(rate.Limit(rps), cfg.Burst)
 	}
 	c.sem = make(chan struct{}, cfg.MaxConcurrent)
@@ -146,6 +161,10 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 
 // BaseURL is the Web API root, ending in "/".
 func (c *Client) BaseURL() string { return c.base.String() }
+
+// Pacer is Config.Pacer: nil when the client keeps to its own in-process
+// limiter.
+func (c *Client) Pacer() Pacer { return c.pacer }
 
 // OrgURL is the organisation URL.
 func (c *Client) OrgURL() string { return c.org }
