@@ -67,47 +67,56 @@ func (s *Service) customer(ctx context.Context, o crmOrder) (bc.Customer, error)
 	return cust, nil
 }
 
-// build makes the ERP document of a CRM order or quote.
-func (s *Service) build(ctx context.Context, kind string, o crmOrder, cust bc.Customer) (erpDoc, error) {
+// build makes the ERP document of a CRM order or quote, with the service
+// lines it holds (to explain the ERP's refusal of a resource).
+func (s *Service) build(ctx context.Context, kind string, o crmOrder, cust bc.Customer) (erpDoc, []serviceLine, error) {
 	code, err := s.currencyCode(ctx, o.CurrencyID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	custCur := cust.CurrencyCode
 	if custCur == "" {
 		if custCur, err = s.setting(ctx, SettingLocalCurrency); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	if code != "" && custCur != "" && !strings.EqualFold(code, custCur) {
-		return nil, refusedf("CRM %s %s is in %s but ERP customer %s bills in %s: change the order's currency or the customer's", kind, o.Number, code, cust.Number, custCur)
+		return nil, nil, refusedf("CRM %s %s is in %s but ERP customer %s bills in %s: change the order's currency or the customer's", kind, o.Number, code, cust.Number, custCur)
 	}
 	writeIn, err := s.setting(ctx, SettingWriteInItem)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	lines := []map[string]any{{"lineType": "Comment", "description": trunc(refMarker(kind, o.Number), 100)}}
+	var services []serviceLine
 	for i, l := range o.Lines {
 		line := map[string]any{"quantity": l.Quantity, "unitPrice": l.Price}
 		if l.Quantity <= 0 {
-			return nil, refusedf("CRM %s %s line %d: quantity %v must be positive", kind, o.Number, i+1, l.Quantity)
+			return nil, nil, refusedf("CRM %s %s line %d: quantity %v must be positive", kind, o.Number, i+1, l.Quantity)
 		}
 		if l.Discount != 0 {
 			line["discountAmount"] = round2(l.Discount)
 		}
 		switch {
 		case l.ProductID != "":
+			// A product coupled to an ERP item (ITEM-PRODUCT couples Sales
+			// Inventory products) is an Item line; only the others are read.
 			cp, err := s.o.Store.GetCouplingByCRM(ctx, mapping.ItemProduct, l.ProductID)
 			if errors.Is(err, store.ErrNotFound) {
-				return nil, refusedf("CRM %s %s line %d: product %s is not coupled to an ERP item: couple it (mapping %s)", kind, o.Number, i+1, l.ProductID, mapping.ItemProduct)
+				sl, err := s.uncoupledProductLine(ctx, kind, o, i, l, line)
+				if err != nil {
+					return nil, nil, err
+				}
+				services = append(services, sl)
+				break
 			}
 			if err != nil {
-				return nil, fmt.Errorf("orders: coupling of product %s: %w", l.ProductID, err)
+				return nil, nil, fmt.Errorf("orders: coupling of product %s: %w", l.ProductID, err)
 			}
 			line["lineType"], line["itemId"] = "Item", cp.ERPID
 		default:
 			if writeIn == "" {
-				return nil, refusedf("CRM %s %s line %d is a write-in product (%q) and no ERP item is configured for write-in lines: set one with `coupler orders create --write-in-item NUMBER` (setting %s)", kind, o.Number, i+1, l.WriteIn, SettingWriteInItem)
+				return nil, nil, refusedf("CRM %s %s line %d is a write-in product (%q) and no ERP item is configured for write-in lines: set one with `coupler orders create --write-in-item NUMBER` (setting %s)", kind, o.Number, i+1, l.WriteIn, SettingWriteInItem)
 			}
 			line["lineType"], line["lineObjectNumber"], line["description"] = "Item", writeIn, trunc(l.WriteIn, 100)
 		}
@@ -116,10 +125,10 @@ func (s *Service) build(ctx context.Context, kind string, o crmOrder, cust bc.Cu
 	if o.Freight > 0 {
 		fi, err := s.setting(ctx, SettingFreightItem)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if fi == "" {
-			return nil, refusedf("CRM %s %s has freight %.2f and no ERP item is configured for freight (setting %s)", kind, o.Number, o.Freight, SettingFreightItem)
+			return nil, nil, refusedf("CRM %s %s has freight %.2f and no ERP item is configured for freight (setting %s)", kind, o.Number, o.Freight, SettingFreightItem)
 		}
 		lines = append(lines, map[string]any{"lineType": "Item", "lineObjectNumber": fi, "description": "Freight", "quantity": 1.0, "unitPrice": round2(o.Freight)})
 	}
@@ -147,7 +156,7 @@ func (s *Service) build(ctx context.Context, kind string, o crmOrder, cust bc.Cu
 	} else {
 		doc["salesQuoteLines"] = lines
 	}
-	return doc, nil
+	return doc, services, nil
 }
 
 // findExisting looks for an ERP document made from this CRM document by an

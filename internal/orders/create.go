@@ -111,7 +111,7 @@ func (s *Service) createOrder(ctx context.Context, o crmOrder) (Outcome, error) 
 	if err != nil {
 		return fail(err)
 	}
-	body, err := s.build(ctx, KindOrder, o, cust)
+	body, services, err := s.build(ctx, KindOrder, o, cust)
 	if err != nil {
 		return fail(err)
 	}
@@ -138,6 +138,9 @@ func (s *Service) createOrder(ctx context.Context, o crmOrder) (Outcome, error) 
 	}
 	raw, err := s.o.ERP.Create(ctx, bc.SetSalesOrders, body)
 	if err != nil {
+		if refused := missingResource(KindOrder, o, services, err); refused != nil {
+			return fail(refused)
+		}
 		var api *bc.APIError
 		if errors.As(err, &api) && api.Status >= 400 && api.Status < 500 && api.Status != 429 {
 			return fail(fmt.Errorf("%w: the ERP refused CRM order %s: %w", ErrRefused, o.Number, err))

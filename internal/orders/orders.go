@@ -66,6 +66,7 @@ type Service struct {
 
 	currencies sync.Map // CRM transactioncurrencyid → ISO code
 	customers  sync.Map // ERP customer id → cachedCustomer
+	products   sync.Map // CRM productid → crmProduct (products not coupled to an item)
 }
 
 // New checks the options.

@@ -94,12 +94,15 @@ func (s *Service) activeQuote(ctx context.Context, q crmOrder) (Outcome, error) 
 	if err != nil {
 		return fail(err)
 	}
-	body, err := s.build(ctx, KindQuote, q, cust)
+	body, services, err := s.build(ctx, KindQuote, q, cust)
 	if err != nil {
 		return fail(err)
 	}
 	if prev.State == store.DocCreated {
 		if err := s.reviseQuote(ctx, d.ERPID, body); err != nil {
+			if refused := missingResource(KindQuote, q, services, err); refused != nil {
+				return fail(refused)
+			}
 			return fail(err)
 		}
 		d.CRMVersion = quoteVersion(q)
@@ -123,6 +126,9 @@ func (s *Service) activeQuote(ctx context.Context, q crmOrder) (Outcome, error) 
 	}
 	raw, err := s.o.ERP.Create(ctx, bc.SetSalesQuotes, body)
 	if err != nil {
+		if refused := missingResource(KindQuote, q, services, err); refused != nil {
+			return fail(refused)
+		}
 		return fail(fmt.Errorf("orders: create ERP quote for CRM quote %s: %w", q.Number, err))
 	}
 	var hd bc.SalesDocument
@@ -152,15 +158,29 @@ func (s *Service) reviseQuote(ctx context.Context, id string, body erpDoc) error
 	if err != nil {
 		return fmt.Errorf("orders: read ERP quote %s: %w", id, err)
 	}
+	// The new lines go in before the old ones go, so a line the ERP refuses
+	// (a missing resource) leaves the quote as it was.
 	path := bc.SetSalesQuotes + "(" + id + ")/" + bc.SetSalesQuoteLines
+	var added []string
+	for _, l := range lines {
+		raw, err := s.o.ERP.Create(ctx, path, l)
+		if err != nil {
+			for _, a := range added {
+				if derr := s.o.ERP.Delete(ctx, bc.SetSalesQuoteLines, a, "*"); derr != nil {
+					err = errors.Join(err, fmt.Errorf("orders: remove a new line of ERP quote %s again: %w", cur.Number, derr))
+				}
+			}
+			return fmt.Errorf("orders: add line to ERP quote %s: %w", cur.Number, err)
+		}
+		var nl bc.SalesDocumentLine
+		if err := json.Unmarshal(raw, &nl); err != nil || nl.ID == "" {
+			return fmt.Errorf("orders: ERP answer to a new line of quote %s has no id: %v", cur.Number, err)
+		}
+		added = append(added, nl.ID)
+	}
 	for _, l := range cur.SalesQuoteLines {
 		if err := s.o.ERP.Delete(ctx, bc.SetSalesQuoteLines, l.ID, "*"); err != nil {
 			return fmt.Errorf("orders: remove line %d of ERP quote %s: %w", l.Sequence, cur.Number, err)
-		}
-	}
-	for _, l := range lines {
-		if _, err := s.o.ERP.Create(ctx, path, l); err != nil {
-			return fmt.Errorf("orders: add line to ERP quote %s: %w", cur.Number, err)
 		}
 	}
 	return nil
