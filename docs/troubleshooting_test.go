@@ -24,11 +24,12 @@ import (
 //     command's last line, a setup answer's complaint or a sync error:
 //     cmd/coupler, internal/setup, internal/config, internal/secret,
 //     internal/users, internal/mapping, internal/syncer (with its
-//     sub-packages) and internal/demo.
+//     sub-packages), internal/demo and internal/orders (whose refusals are
+//     listed per CRM order by `coupler orders create` and the web UI).
 //   - What: the format string (first argument, a string literal) of
-//     errors.New and fmt.Errorf, and the Problem of a FieldError or
-//     config Error literal (a string literal, or the format of the
-//     fmt.Sprintf that builds it).
+//     errors.New, fmt.Errorf and internal/orders' refusedf, and the Problem
+//     of a FieldError or config Error literal (a string literal, or the
+//     format of the fmt.Sprintf that builds it).
 //   - Left out: wrappers whose format ends in %w (they prefix context to a
 //     message documented on its own); messages that are only verbs and
 //     punctuation; and programmer errors, whose format starts with the Go
@@ -36,7 +37,7 @@ import (
 //   - Matching: every formatting verb (%s, %q, %d, %v, %w, …) becomes "…";
 //     the page must contain the result verbatim.
 var troubleshootingDirs = []string{"cmd/coupler", "internal/setup", "internal/config", "internal/secret",
-	"internal/users", "internal/mapping", "internal/syncer", "internal/demo"}
+	"internal/users", "internal/mapping", "internal/syncer", "internal/demo", "internal/orders"}
 
 var verbRe = regexp.MustCompile(`%[-+# 0]*[0-9]*(\.[0-9]+)?[vTtbcdoqxXUeEfFgGsp%w]`)
 
@@ -94,7 +95,7 @@ func userMessages(t *testing.T, root string) []message {
 			ast.Inspect(f, func(n ast.Node) bool {
 				switch x := n.(type) {
 				case *ast.CallExpr:
-					if isCall(x, "errors", "New") || isCall(x, "fmt", "Errorf") {
+					if isCall(x, "errors", "New") || isCall(x, "fmt", "Errorf") || isRefusal(x) {
 						add(fset, pkg, x.Args[0])
 					}
 				case *ast.CompositeLit:
@@ -133,6 +134,13 @@ func isCall(c *ast.CallExpr, pkg, fn string) bool {
 	}
 	x, ok := sel.X.(*ast.Ident)
 	return ok && x.Name == pkg && sel.Sel.Name == fn
+}
+
+// isRefusal is a call of internal/orders' refusedf, whose format is the
+// message of a CRM order the ERP cannot take.
+func isRefusal(c *ast.CallExpr) bool {
+	id, ok := c.Fun.(*ast.Ident)
+	return ok && id.Name == "refusedf" && len(c.Args) > 0
 }
 
 func isProblemType(e ast.Expr) bool {

@@ -54,8 +54,8 @@ type MissingResourceError struct {
 }
 
 func (e *MissingResourceError) Error() string {
-	return fmt.Sprintf("%v: CRM %s %s line %d: the service product %q becomes ERP resource %s (its product number), and the ERP has no such resource: create a resource numbered %s in the ERP, or change the product's type in the CRM to Sales Inventory and couple it to an ERP item (mapping %s), then run it again",
-		ErrRefused, e.Kind, e.Number, e.Line, e.Product, e.Resource, e.Resource, mapping.ItemProduct)
+	return refusedf("CRM %s %s line %d: the service product %q becomes ERP resource %s (its product number), and the ERP has no such resource: create a resource numbered %s in the ERP, or change the product's type in the CRM to Sales Inventory and couple it to an ERP item (mapping %s), then run it again",
+		e.Kind, e.Number, e.Line, e.Product, e.Resource, e.Resource, mapping.ItemProduct).Error()
 }
 
 // Is makes the error a refusal.
