@@ -199,3 +199,35 @@ func TestQuoteRevisionWithMissingResourceKeepsTheQuote(t *testing.T) {
 	require.True(t, ok)
 	requireLines(t, q.SalesQuoteLines, first)
 }
+
+func TestUncoupledProductRefusals(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	ctx := context.Background()
+	for _, p := range []map[string]any{
+		{"productnumber": "CRM-GOODS-01", "name": "Uncoupled goods", "producttypecode": 1},
+		{"productnumber": "SERVICE-NUMBER-TOO-LONG", "name": "Long service", "producttypecode": 3},
+	} {
+		_, err := e.crm.Create(ctx, "products", p)
+		require.NoError(t, err)
+	}
+	tests := []struct {
+		number, product, msg string
+	}{
+		{"U-GOODS", "CRM-GOODS-01", "CRM order U-GOODS line 1: product " + productID(t, e, "CRM-GOODS-01") + " is not coupled to an ERP item: couple it (mapping ITEM-PRODUCT)"},
+		{"U-LONG", "SERVICE-NUMBER-TOO-LONG", `CRM order U-LONG line 1: the service product "Long service" has the product number "SERVICE-NUMBER-TOO-LONG", which cannot be an ERP resource number (1 to 20 characters)`},
+	}
+	for _, tc := range tests {
+		submitDoc(t, e, orders.KindOrder, tc.number, []docLine{{product: tc.product, qty: 1, price: 10}})
+	}
+	for _, tc := range tests {
+		t.Run(tc.number, func(t *testing.T) {
+			t.Parallel()
+			out, err := e.svc.CreateOrders(ctx, tc.number)
+			require.NoError(t, err)
+			require.Equal(t, "failed", out[0].Result)
+			require.Contains(t, out[0].Error, tc.msg)
+			require.Empty(t, e.erpOrders(t, "Doc "+tc.number), "refused before anything is sent")
+		})
+	}
+}
