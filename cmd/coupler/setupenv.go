@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/coupler/coupler/internal/ratelimit"
 	"github.com/coupler/coupler/internal/secret"
 	"github.com/coupler/coupler/internal/setup"
 	"github.com/coupler/coupler/internal/store"
@@ -29,8 +30,14 @@ func openSetupEnv(ctx context.Context, g *globals) (*setupEnv, error) {
 		st.Close()
 		return nil, err
 	}
+	// The request budgets are shared with running instances on PostgreSQL.
+	pacers, err := ratelimit.ClientPacers(st, g.log, ratelimit.ClientBudget())
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
 	svc := &setup.Service{Conns: st, Secrets: box, NotFound: store.ErrNotFound, Log: g.log,
-		Options: setup.DialOptions{Logger: g.log, Interactive: true}}
+		Options: setup.DialOptions{Logger: g.log, Interactive: true, Pacers: pacers}}
 	return &setupEnv{st: st, box: box, svc: svc}, nil
 }
 

@@ -77,7 +77,7 @@ func openSyncEnv(ctx context.Context, g *globals, connName string, withEngine bo
 		env.Close()
 		return nil, fmt.Errorf("the connection %q is disabled, so nothing synchronises: enable it with `coupler connection enable`", connName)
 	}
-	opts := setup.DialOptions{Logger: g.log}
+	opts := setup.DialOptions{Logger: g.log, Pacers: env.svc.Options.Pacers}
 	crm, err := setup.DialCRM(ctx, conn, env.box, opts)
 	if err != nil {
 		env.Close()

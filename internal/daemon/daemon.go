@@ -23,6 +23,7 @@ import (
 	"github.com/coupler/coupler/internal/links"
 	"github.com/coupler/coupler/internal/metrics"
 	"github.com/coupler/coupler/internal/orders"
+	"github.com/coupler/coupler/internal/ratelimit"
 	"github.com/coupler/coupler/internal/secret"
 	"github.com/coupler/coupler/internal/setup"
 	"github.com/coupler/coupler/internal/statistics"
@@ -77,7 +78,13 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	d.engines = &engines{st: d.st, box: box, log: d.log}
+	// Every API client of this instance takes its turns from the same
+	// per-user budgets, shared with the other instances on PostgreSQL.
+	pacers, err := ratelimit.ClientPacers(d.st, d.log, ratelimit.ClientBudget())
+	if err != nil {
+		return fmt.Errorf("the API request budgets: %w", err)
+	}
+	d.engines = &engines{st: d.st, box: box, log: d.log, pacers: pacers}
 
 	// Features add their workers and schedules to reg here, before the
 	// queue starts (see jobs.Registry).
@@ -113,7 +120,7 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 		return fmt.Errorf("metrics: %w", err)
 	}
 	svc := &setup.Service{Conns: d.st, Secrets: box, NotFound: store.ErrNotFound, Log: d.log,
-		Options: setup.DialOptions{Logger: d.log, Interactive: true}}
+		Options: setup.DialOptions{Logger: d.log, Interactive: true, Pacers: pacers}}
 	queue := d.queue
 	h, err := web.New(web.Options{
 		Logger:     d.log,

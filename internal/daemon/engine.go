@@ -24,9 +24,10 @@ import (
 // keeps it while the connection's setup is unchanged, so that the API
 // clients (and their request counters, read by /metrics) live across runs.
 type engines struct {
-	st  store.Store
-	box *secret.Box
-	log *slog.Logger
+	st     store.Store
+	box    *secret.Box
+	log    *slog.Logger
+	pacers setup.Pacers // the shared request budgets; nil on SQLite
 
 	mu      sync.Mutex
 	version time.Time // UpdatedAt of the setup the engine was built from
@@ -50,7 +51,7 @@ func (e *engines) get(ctx context.Context) (*syncer.Engine, error) {
 	if e.eng != nil && e.version.Equal(conn.UpdatedAt) {
 		return e.eng, nil
 	}
-	opts := setup.DialOptions{Logger: e.log}
+	opts := setup.DialOptions{Logger: e.log, Pacers: e.pacers}
 	crm, err := setup.DialCRM(ctx, conn, e.box, opts)
 	if err != nil {
 		return nil, err

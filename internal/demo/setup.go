@@ -11,6 +11,7 @@ import (
 	"github.com/coupler/coupler/internal/bc"
 	"github.com/coupler/coupler/internal/dataverse"
 	"github.com/coupler/coupler/internal/mapping"
+	"github.com/coupler/coupler/internal/ratelimit"
 	"github.com/coupler/coupler/internal/sandbox"
 	"github.com/coupler/coupler/internal/secret"
 	"github.com/coupler/coupler/internal/setup"
@@ -53,8 +54,13 @@ func runSetup(ctx context.Context, p *printer, st store.Store, dataDir, publicUR
 	if err != nil {
 		return nil, err
 	}
+	// As in the daemon: on PostgreSQL the request budgets are shared.
+	pacers, err := ratelimit.ClientPacers(st, log, ratelimit.ClientBudget())
+	if err != nil {
+		return nil, err
+	}
 	svc := &setup.Service{Conns: st, Secrets: box, NotFound: store.ErrNotFound, Log: log,
-		Options: setup.DialOptions{Logger: log, Interactive: true}}
+		Options: setup.DialOptions{Logger: log, Interactive: true, Pacers: pacers}}
 	env := &setupEnv{st: st, box: box, svc: svc, log: log}
 
 	existing, err := svc.ExistingSecrets(ctx, setup.DefaultName)
@@ -181,7 +187,7 @@ func (e *setupEnv) engine(ctx context.Context) (*syncer.Engine, error) {
 	if !conn.Enabled {
 		return nil, errors.New("the demo's connection is not enabled")
 	}
-	opts := setup.DialOptions{Logger: e.log}
+	opts := setup.DialOptions{Logger: e.log, Pacers: e.svc.Options.Pacers}
 	if e.crm, err = setup.DialCRM(ctx, conn, e.box, opts); err != nil {
 		return nil, err
 	}

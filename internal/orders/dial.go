@@ -10,6 +10,7 @@ import (
 
 	"github.com/coupler/coupler/internal/bc"
 	"github.com/coupler/coupler/internal/dataverse"
+	"github.com/coupler/coupler/internal/ratelimit"
 	"github.com/coupler/coupler/internal/setup"
 	"github.com/coupler/coupler/internal/store"
 )
@@ -59,7 +60,13 @@ func (d *Dialer) Dial(ctx context.Context) (Conn, error) {
 	if d.conn.CRM != nil && d.version.Equal(c.UpdatedAt) {
 		return d.conn, nil
 	}
-	opts := setup.DialOptions{Logger: d.log}
+	// The request budgets are shared with the other instances on
+	// PostgreSQL (nil on SQLite: each client keeps its own).
+	pacers, err := ratelimit.ClientPacers(d.st, d.log, ratelimit.ClientBudget())
+	if err != nil {
+		return Conn{}, fmt.Errorf("orders: %w", err)
+	}
+	opts := setup.DialOptions{Logger: d.log, Pacers: pacers}
 	crm, err := setup.DialCRM(ctx, c, d.secrets, opts)
 	if err != nil {
 		return Conn{}, err

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/coupler/coupler/internal/bc"
@@ -19,6 +20,50 @@ type DialOptions struct {
 	// Interactive makes the clients give up fast (few retries, short
 	// timeouts): a connection test should answer in seconds, not minutes.
 	Interactive bool
+	// Pacers hands out the request budget of each API user; nil: every
+	// client keeps its own in-process limiter, which is right only while
+	// one instance uses the user (ratelimit.ClientPacers decides).
+	Pacers Pacers
+}
+
+// Pacer takes one request turn (dataverse.Pacer and bc.Pacer alike).
+type Pacer interface {
+	Wait(ctx context.Context) error
+}
+
+// Pacers returns the budget of one API user of a connection's service
+// ("dataverse" or "bc"): the services count requests per user.
+type Pacers func(connection, service, user string) (Pacer, error)
+
+// Services as Pacers names them (ratelimit.ServiceDataverse and ServiceBC).
+const (
+	paceCRM = "dataverse"
+	paceERP = "bc"
+)
+
+// pacer is o's budget for one user, nil without Pacers.
+func (o DialOptions) pacer(connection, service, user string) (Pacer, error) {
+	if o.Pacers == nil {
+		return nil, nil
+	}
+	return o.Pacers(connection, service, strings.ToLower(user))
+}
+
+// crmUser is the user Dataverse counts the requests of: the application
+// user (client id) or the interactive user.
+func crmUser(c CRMSettings) string {
+	if c.AuthType == AuthClientSecret || c.AuthType == AuthCertificate {
+		return c.ClientID
+	}
+	return c.UserName
+}
+
+// erpUser is the user Business Central counts the requests of.
+func erpUser(e ERPSettings) string {
+	if e.AuthType == "basic" {
+		return e.UserName
+	}
+	return e.ClientID
 }
 
 // ErrSecretMissing is returned when a setup names a credential that is not
@@ -65,6 +110,13 @@ func DialCRM(ctx context.Context, c ConnectionSetup, s Secrets, o DialOptions) (
 	if o.Interactive {
 		cfg.MaxAttempts, cfg.Timeout, cfg.BaseBackoff, cfg.MaxBackoff = 2, 20*time.Second, 200*time.Millisecond, time.Second
 	}
+	p, err := o.pacer(c.Name, paceCRM, crmUser(c.CRM))
+	if err != nil {
+		return nil, fmt.Errorf("connect to the CRM: the request budget: %w", err)
+	}
+	if p != nil {
+		cfg.Pacer = p
+	}
 	cl, err := dataverse.New(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("connect to the CRM: %w", err)
@@ -103,6 +155,13 @@ func DialERP(ctx context.Context, c ConnectionSetup, s Secrets, o DialOptions) (
 				return nil
 			}
 		}
+	}
+	p, err := o.pacer(c.Name, paceERP, erpUser(c.ERP))
+	if err != nil {
+		return nil, fmt.Errorf("connect to the ERP: the request budget: %w", err)
+	}
+	if p != nil {
+		cfg.Pacer = p
 	}
 	cl, err := bc.New(cfg)
 	if err != nil {

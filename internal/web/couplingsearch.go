@@ -43,7 +43,11 @@ func (h *Handler) searchERP(ctx context.Context, m mapping.TableMapping, q strin
 	if len(filters) == 0 {
 		return nil, nil
 	}
-	erp, err := setup.DialERP(ctx, conn, h.box, setup.DialOptions{Logger: h.log, Interactive: true})
+	opts := setup.DialOptions{Logger: h.log, Interactive: true}
+	if h.setup != nil {
+		opts.Pacers = h.setup.Options.Pacers // the instance's request budgets
+	}
+	erp, err := setup.DialERP(ctx, conn, h.box, opts)
 	if err != nil {
 		return nil, fmt.Errorf("connect to the ERP to search: %w", err)
 	}
