@@ -19,8 +19,10 @@ import (
 	"github.com/coupler/coupler/internal/store"
 )
 
-// gated sends each API request only when the shared bucket allows it: what
-// the Dataverse and BC clients do once they take a ratelimit.Bucket.
+// gated sends each API request only when the shared bucket allows it, in
+// the transport of a client whose own limiter is off: the bucket alone,
+// without coupler's wiring (TestInstancesClientsShareBudget goes through
+// the clients as coupler dials them).
 type gated struct {
 	bucket *ratelimit.Bucket
 	base   http.RoundTripper
