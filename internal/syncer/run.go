@@ -149,7 +149,7 @@ func (r *run) syncTable(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("who is the integration user on the CRM: %w", err)
 		}
-		q := ReadQuery{Entity: m.CRMEntitySet, Key: m.CRMKey, Modified: m.CRMModifiedField(), Filter: m.CRMFilter, Since: since}
+		q := ReadQuery{Entity: m.CRMEntitySet, Key: m.CRMKey, Modified: m.CRMModifiedField(), Filter: m.CRMFilter, Since: since, Select: crmColumns(m)}
 		// Coupler's own writes are echoes (skipped below): the CRM leaves
 		// them out, so the run after a big run does not read back every row
 		// it wrote. The cursor then moves on what was read and on the
@@ -200,7 +200,7 @@ func (r *run) syncTable(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		q := ReadQuery{Entity: m.ERPEntity, Key: "id", Modified: m.ERPModifiedField(), Filter: m.ERPFilter, Since: since}
+		q := ReadQuery{Entity: m.ERPEntity, Key: "id", Modified: m.ERPModifiedField(), Filter: m.ERPFilter, Since: since, Select: erpColumns(m)}
 		err = r.e.opts.ERP.Read(ctx, q, func(page []Record) error {
 			if err := r.processERP(ctx, page, crmChanged, false); err != nil {
 				return err

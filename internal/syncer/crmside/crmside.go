@@ -91,8 +91,12 @@ func (s *Side) Read(ctx context.Context, q syncer.ReadQuery, fn func([]syncer.Re
 	})
 }
 
+// modifiedBy is the column naming a row's last modifier.
+const modifiedBy = "_modifiedby_value"
+
 // selectList is the $select of a read: nil (every column) unless the
-// query names fields, to which the key and modification field are added.
+// query names fields, to which the key, the modification field and the
+// last modifier (echo suppression, see convert) are added.
 func selectList(q syncer.ReadQuery) []string {
 	if len(q.Select) == 0 {
 		return nil
@@ -101,6 +105,7 @@ func selectList(q syncer.ReadQuery) []string {
 	if q.Modified != "" {
 		out = append(out, q.Modified)
 	}
+	out = append(out, modifiedBy)
 	for _, f := range q.Select {
 		if f != "" && !slices.Contains(out, f) {
 			out = append(out, f)
@@ -126,7 +131,7 @@ func (s *Side) convert(entity, key, modified string, rows []dataverse.Record) ([
 				rec.ModifiedAt = t
 			}
 		}
-		rec.ModifiedBy, _ = r["_modifiedby_value"].(string)
+		rec.ModifiedBy, _ = r[modifiedBy].(string)
 		rec.ModifiedBy = strings.ToLower(rec.ModifiedBy)
 		out = append(out, rec)
 	}
