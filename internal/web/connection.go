@@ -68,9 +68,15 @@ func (h *Handler) connectionPage(w http.ResponseWriter, r *http.Request, status 
 	}
 	v.Checklist, v.Error = list, problem
 	if u, ok := currentUser(r.Context()); ok {
-		if _, err := users.ActAs(r.Context(), u, true); err != nil {
+		_, err := users.ActAs(r.Context(), u, true)
+		switch {
+		case err != nil && !v.Conn.UsersMustMapToCRM && !u.Disabled:
+			// Not required: say so instead of the refusal a required
+			// mapping would give.
+			v.NotMapped = "no CRM user is mapped to " + u.Email + "; not required by this connection: CRM changes go as the integration user (`coupler users map` maps users by e-mail)"
+		case err != nil:
 			v.NotMapped = err.Error()
-		} else {
+		default:
 			v.MappedTo = u.CRMUserID
 		}
 	}
