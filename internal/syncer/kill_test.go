@@ -91,7 +91,8 @@ func engineFor(ctx context.Context, r sandbox.Ready, dir string) (*syncer.Engine
 // SIGKILL at 20 random moments of a full synchronisation, restarting it
 // each time, then checks that every ERP record is in the CRM exactly once
 // and every coupling is consistent. COUPLER_KILL_SCALE sets the sandbox
-// scale (default 200 ≈ 480 ERP records; 9500 ≈ 20,000).
+// scale (default 200 ≈ 480 ERP records; 19000 ≈ 21,000: 19,005 customers,
+// 1,920 items, 10 contacts).
 func TestLiveSIGKILLDuringFullSync(t *testing.T) {
 	t.Parallel()
 	if testing.Short() {
