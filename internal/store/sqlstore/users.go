@@ -2,7 +2,9 @@ package sqlstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -31,16 +33,15 @@ func (s *Store) AddIntents(ctx context.Context, is []syncer.Intent) ([]syncer.In
 	if len(is) == 0 {
 		return out, nil
 	}
+	for k := range is {
+		out[k] = is[k]
+		out[k].CreatedAt = orNow(is[k].CreatedAt)
+	}
 	err := s.inWriteTx(ctx, func(q querier) error {
-		for k, i := range is {
-			i.CreatedAt = orNow(i.CreatedAt)
-			err := q.QueryRowContext(ctx, `INSERT INTO intents (mapping, direction, source_id, target_id, op, payload, created_at)
-				VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
-				i.Mapping, i.Direction, i.SourceID, i.TargetID, i.Op, i.Payload, i.CreatedAt).Scan(&i.ID)
-			if err != nil {
-				return fmt.Errorf("store: add intent of %s source %q: %w", i.Mapping, i.SourceID, err)
+		for start := 0; start < len(out); start += bulkRows {
+			if err := s.insertIntents(ctx, q, out[start:min(start+bulkRows, len(out))]); err != nil {
+				return err
 			}
-			out[k] = i
 		}
 		return nil
 	})
@@ -48,6 +49,67 @@ func (s *Store) AddIntents(ctx context.Context, is []syncer.Intent) ([]syncer.In
 		return nil, err
 	}
 	return out, nil
+}
+
+// insertIntents inserts up to bulkRows intents in one statement (one per
+// intent cost a statement preparation each, a thousand per $batch) and
+// sets their IDs. RETURNING gives the rows in no promised order, but the
+// IDs are drawn in insertion order (AUTOINCREMENT on SQLite, an identity
+// sequence on PostgreSQL) and the rows go in in VALUES order: the sorted
+// IDs are the intents' in order.
+func (s *Store) insertIntents(ctx context.Context, q querier, is []syncer.Intent) error {
+	var sb strings.Builder
+	sb.WriteString(`INSERT INTO intents (mapping, direction, source_id, target_id, op, payload, created_at) VALUES `)
+	args := make([]any, 0, 7*len(is))
+	for k, i := range is {
+		if k > 0 {
+			sb.WriteByte(',')
+		}
+		sb.WriteByte('(')
+		for c := range 7 {
+			if c > 0 {
+				sb.WriteByte(',')
+			}
+			sb.WriteString(s.placeholder(len(args) + c + 1))
+		}
+		sb.WriteByte(')')
+		args = append(args, i.Mapping, i.Direction, i.SourceID, i.TargetID, i.Op, i.Payload, i.CreatedAt)
+	}
+	sb.WriteString(` RETURNING id`)
+	rows, err := q.QueryContext(ctx, sb.String(), args...)
+	if err != nil {
+		return fmt.Errorf("store: add %d intents (first: %s source %q): %w", len(is), is[0].Mapping, is[0].SourceID, err)
+	}
+	ids := make([]int64, 0, len(is))
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return fmt.Errorf("store: add %d intents: %w", len(is), err)
+		}
+		ids = append(ids, id)
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return fmt.Errorf("store: add %d intents: %w", len(is), err)
+	}
+	if len(ids) != len(is) {
+		return fmt.Errorf("store: add %d intents: %d IDs returned", len(is), len(ids))
+	}
+	slices.Sort(ids)
+	for k := range is {
+		is[k].ID = ids[k]
+	}
+	return nil
+}
+
+// placeholder is the n-th (1-based) parameter of a statement: plain ? on
+// SQLite, which resolves each $N by name (quadratic in a statement of
+// thousands of parameters), $N on PostgreSQL.
+func (s *Store) placeholder(n int) string {
+	if s.d.Name == "postgres" {
+		return "$" + strconv.Itoa(n)
+	}
+	return "?"
 }
 
 // ListIntents returns a mapping's pending intents, oldest first.
@@ -75,7 +137,7 @@ func (s *Store) DeleteIntents(ctx context.Context, ids []int64) error {
 				if k > 0 {
 					sb.WriteByte(',')
 				}
-				sb.WriteString("$" + strconv.Itoa(k+1))
+				sb.WriteString(s.placeholder(k + 1))
 				args[k] = id
 			}
 			sb.WriteByte(')')

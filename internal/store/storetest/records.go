@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -171,6 +172,17 @@ func testIntents(t *testing.T, s store.Store) {
 
 	_, err = s.AddIntents(c, []syncer.Intent{{Mapping: "X"}})
 	require.ErrorIs(t, err, store.ErrInvalid)
+
+	// More than one statement's worth: each intent gets its own row's ID.
+	bulk := make([]syncer.Intent, 1500)
+	for i := range bulk {
+		bulk[i] = syncer.Intent{Mapping: "BULK", Direction: "ToCRM", SourceID: fmt.Sprintf("s-%04d", i), TargetID: fmt.Sprintf("t-%04d", i), Op: "create"}
+	}
+	out, err = s.AddIntents(c, bulk)
+	require.NoError(t, err)
+	list, err = s.ListIntents(c, "BULK")
+	require.NoError(t, err)
+	require.Equal(t, out, list)
 }
 
 func testUsers(t *testing.T, s store.Store) {
