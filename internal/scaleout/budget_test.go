@@ -26,7 +26,7 @@ import (
 // saveConnection stores an enabled connection to the sandbox r, its
 // secrets encrypted with the key in dataDir, as `coupler setup` and
 // `coupler connection enable` leave it.
-func saveConnection(t *testing.T, st store.Store, dataDir string, r sandbox.Ready) {
+func saveConnection(t testing.TB, st store.Store, dataDir string, r sandbox.Ready) {
 	t.Helper()
 	ctx := t.Context()
 	box, err := secret.New(secret.Options{Store: st, DataDir: dataDir, Logger: logger()})

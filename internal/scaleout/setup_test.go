@@ -23,14 +23,14 @@ type instance struct {
 }
 
 // setup returns a fresh PostgreSQL schema for the instances of one test.
-func setup(t *testing.T) string {
+func setup(t testing.TB) string {
 	t.Helper()
 	return storetest.PostgresURL(t)
 }
 
 // start opens an instance on url with its own pool, as a separate process
 // would, and starts its queue.
-func start(t *testing.T, url string, reg *jobs.Registry, opts jobs.Options) *instance {
+func start(t testing.TB, url string, reg *jobs.Registry, opts jobs.Options) *instance {
 	t.Helper()
 	st, err := store.Open(t.Context(), store.Options{DatabaseURL: url, Logger: logger()})
 	require.NoError(t, err)

@@ -1,0 +1,186 @@
+package scaleout_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/coupler/coupler/internal/bc"
+	"github.com/coupler/coupler/internal/dataverse"
+	"github.com/coupler/coupler/internal/jobs"
+	"github.com/coupler/coupler/internal/mapping"
+	"github.com/coupler/coupler/internal/ratelimit"
+	"github.com/coupler/coupler/internal/sandbox"
+	"github.com/coupler/coupler/internal/secret"
+	connsetup "github.com/coupler/coupler/internal/setup"
+	"github.com/coupler/coupler/internal/store"
+	"github.com/coupler/coupler/internal/syncer"
+	"github.com/coupler/coupler/internal/syncer/crmside"
+	"github.com/coupler/coupler/internal/syncer/erpside"
+	"github.com/coupler/coupler/internal/syncer/syncjobs"
+	"github.com/coupler/coupler/internal/syncer/syncstore"
+)
+
+// speedupScale is the sandbox's seed scale: 1,005 customers, 120 items.
+const speedupScale = 1000
+
+// Longer than any run here, so that no job is rescued mid-measurement.
+var speedupJobOpts = jobs.Options{JobTimeout: 5 * time.Minute, RescueStuckJobsAfter: 6 * time.Minute, PollInterval: 100 * time.Millisecond}
+
+// freeTurns is a budget that never waits: the ceiling without API limits.
+type freeTurns struct{}
+
+func (freeTurns) Wait(ctx context.Context) error { return ctx.Err() }
+
+// budgets are the ways the instances' clients take their turns.
+var budgets = map[string]func(tb testing.TB, st store.Store) connsetup.Pacers{
+	// shared: coupler's wiring (ClientBudget shared on PostgreSQL), the
+	// sandbox enforcing both services' real limits.
+	"shared": func(tb testing.TB, st store.Store) connsetup.Pacers {
+		p, err := ratelimit.ClientPacers(st, logger(), ratelimit.ClientBudget())
+		require.NoError(tb, err)
+		return p
+	},
+	// unlimited: no budget, no limits in the sandbox.
+	"unlimited": func(testing.TB, store.Store) connsetup.Pacers {
+		return func(string, string, string) (connsetup.Pacer, error) { return freeTurns{}, nil }
+	},
+}
+
+// syncInstance starts one instance as the daemon wires it: an engine over
+// clients dialled from the stored connection, and the sync workers.
+func syncInstance(tb testing.TB, url, dataDir, budget string) (*jobs.Queue, *dataverse.Client, *bc.Client) {
+	tb.Helper()
+	ctx := tb.Context()
+	st, err := store.Open(ctx, store.Options{DatabaseURL: url, Logger: logger()})
+	require.NoError(tb, err)
+	tb.Cleanup(func() { _ = st.Close() })
+	box, err := secret.New(secret.Options{Store: st, DataDir: dataDir, Logger: logger()})
+	require.NoError(tb, err)
+	conn, err := st.GetConnection(ctx, connsetup.DefaultName)
+	require.NoError(tb, err)
+	opts := connsetup.DialOptions{Logger: logger(), Pacers: budgets[budget](tb, st)}
+	crm, err := connsetup.DialCRM(ctx, conn, box, opts)
+	require.NoError(tb, err)
+	erp, err := connsetup.DialERP(ctx, conn, box, opts)
+	require.NoError(tb, err)
+	ms := mapping.Defaults()
+	eng, err := syncer.New(syncer.Options{Store: syncstore.New(st), CRM: crmside.New(crm, 0), ERP: erpside.New(erp, 0), Logger: logger(),
+		Mappings: func(context.Context) ([]mapping.TableMapping, error) { return ms, nil }})
+	require.NoError(tb, err)
+	reg := jobs.NewRegistry()
+	require.NoError(tb, syncjobs.Register(reg, func(context.Context) (*syncer.Engine, error) { return eng, nil }, syncstore.New(st), logger()))
+	return start(tb, url, reg, speedupJobOpts).q, crm, erp
+}
+
+// fullSyncWithInstances sets up a fresh database and sandbox, starts n
+// instances, and returns how long a full synchronisation takes as one job
+// per mapping in dependency phases (as TestThreeInstancesFullSync runs it).
+func fullSyncWithInstances(b *testing.B, n int, budget string) time.Duration {
+	b.Helper()
+	ctx := b.Context()
+	url := setup(b)
+	so := sandbox.Options{Seed: "demo", Scale: speedupScale, Logger: logger()}
+	if budget == "shared" {
+		so.Limits = []string{sandbox.LimitsDataverse, sandbox.LimitsBC}
+	}
+	sb, err := sandbox.Start(ctx, so)
+	require.NoError(b, err)
+	defer sb.Close()
+	obs, err := store.Open(ctx, store.Options{DatabaseURL: url, Logger: logger()})
+	require.NoError(b, err)
+	defer obs.Close()
+	dir := b.TempDir()
+	saveConnection(b, obs, dir, sb.Ready())
+	// A recent run of every mapping, so that the minute tick finds nothing
+	// due and the per-mapping jobs do all the work.
+	sst := syncstore.New(obs)
+	for _, ph := range phases {
+		for _, m := range ph {
+			_, err := sst.CreateJob(ctx, syncer.Job{Mapping: m, Trigger: "schedule", Status: "succeeded", StartedAt: time.Now(), FinishedAt: time.Now()})
+			require.NoError(b, err)
+		}
+	}
+	var (
+		q    *jobs.Queue
+		crms []*dataverse.Client
+		erps []*bc.Client
+	)
+	for range n {
+		qi, crm, erp := syncInstance(b, url, dir, budget)
+		q, crms, erps = qi, append(crms, crm), append(erps, erp)
+	}
+	db := obs.(interface{ SQLDB() *sql.DB }).SQLDB()
+
+	b.StartTimer()
+	began := time.Now()
+	for _, ph := range phases {
+		var ids []int64
+		for _, m := range ph {
+			id, err := q.Insert(ctx, syncjobs.SyncArgs{Mappings: []string{m}, Full: true, Trigger: "full"}, nil)
+			require.NoError(b, err)
+			ids = append(ids, id)
+		}
+		require.Eventually(b, func() bool {
+			var done int
+			err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM river_job WHERE id = ANY($1) AND state = 'completed'`, ids).Scan(&done)
+			return err == nil && done == len(ids)
+		}, 4*time.Minute, 20*time.Millisecond, "phase %v did not complete", ph)
+	}
+	took := time.Since(began)
+	b.StopTimer()
+
+	var failed, instances int
+	require.NoError(b, db.QueryRowContext(ctx, `SELECT COUNT(*) FROM sync_jobs WHERE status = 'failed'`).Scan(&failed))
+	require.NoError(b, db.QueryRowContext(ctx, `SELECT COUNT(DISTINCT a) FROM river_job j, unnest(j.attempted_by) a WHERE j.kind = 'sync'`).Scan(&instances))
+	require.Zero(b, failed, "a mapping failed")
+	var throttled int64
+	if st := sb.Stats(); st.CRM.Limits != nil {
+		throttled = st.CRM.Limits.Throttled + st.ERP.Limits.Throttled
+	}
+	// The longest single mapping bounds what more instances can gain: one
+	// table is one job.
+	var longest string
+	var longestSec, sumSec float64
+	require.NoError(b, db.QueryRowContext(ctx, `SELECT mapping, EXTRACT(EPOCH FROM finished_at - started_at)::float8,
+		(SELECT EXTRACT(EPOCH FROM SUM(finished_at - started_at))::float8 FROM sync_jobs WHERE job_trigger = 'full')
+		FROM sync_jobs WHERE job_trigger = 'full' ORDER BY finished_at - started_at DESC LIMIT 1`).Scan(&longest, &longestSec, &sumSec))
+	var crmRequests, erpRequests int64
+	for _, c := range crms {
+		crmRequests += c.Stats().Total()
+	}
+	for _, c := range erps {
+		erpRequests += c.Stats().Requests
+	}
+	b.Logf("%d instance(s), budget %s: full synchronisation in %v, sync jobs worked by %d instance(s), the mappings' runs %.2fs in all, the longest %s %.2fs; %d Dataverse and %d BC requests, %d throttled",
+		n, budget, took.Round(10*time.Millisecond), instances, sumSec, longest, longestSec, crmRequests, erpRequests, throttled)
+	return took
+}
+
+// BenchmarkFullSyncInstances measures one full synchronisation (sandbox
+// seed "demo" at scale 1,000) run by one, two and three instances on one
+// PostgreSQL, each instance with its own clients dialled as the daemon
+// dials them; "shared" is coupler's per-user budget against the services'
+// real limits, "unlimited" the ceiling without them. Bounded: run it with
+// -benchtime=1x (one full synchronisation per sub-benchmark, about a
+// minute in all), loopback only:
+//
+//	COUPLER_TEST_DATABASE_URL=postgres://… go test -run '^$' -bench FullSyncInstances -benchtime=1x ./internal/scaleout
+func BenchmarkFullSyncInstances(b *testing.B) {
+	for _, budget := range []string{"unlimited", "shared"} {
+		for _, n := range []int{1, 2, 3} {
+			b.Run(fmt.Sprintf("budget=%s/instances=%d", budget, n), func(b *testing.B) {
+				b.StopTimer() // only the synchronisation is timed, not its set-up
+				var total time.Duration
+				for range b.N {
+					total += fullSyncWithInstances(b, n, budget)
+				}
+				b.ReportMetric(total.Seconds()/float64(b.N), "s/sync")
+			})
+		}
+	}
+}
