@@ -138,9 +138,10 @@ func fullSyncWithInstances(b *testing.B, n int, budget string) time.Duration {
 	require.NoError(b, db.QueryRowContext(ctx, `SELECT COUNT(*) FROM sync_jobs WHERE status = 'failed'`).Scan(&failed))
 	require.NoError(b, db.QueryRowContext(ctx, `SELECT COUNT(DISTINCT a) FROM river_job j, unnest(j.attempted_by) a WHERE j.kind = 'sync'`).Scan(&instances))
 	require.Zero(b, failed, "a mapping failed")
-	var throttled int64
+	var throttled, queued int64
 	if st := sb.Stats(); st.CRM.Limits != nil {
 		throttled = st.CRM.Limits.Throttled + st.ERP.Limits.Throttled
+		queued = st.ERP.Limits.Queued // BC: over 5 in flight per user
 	}
 	// The longest single mapping bounds what more instances can gain: one
 	// table is one job.
@@ -156,8 +157,8 @@ func fullSyncWithInstances(b *testing.B, n int, budget string) time.Duration {
 	for _, c := range erps {
 		erpRequests += c.Stats().Requests
 	}
-	b.Logf("%d instance(s), budget %s: full synchronisation in %v, sync jobs worked by %d instance(s), the mappings' runs %.2fs in all, the longest %s %.2fs; %d Dataverse and %d BC requests, %d throttled",
-		n, budget, took.Round(10*time.Millisecond), instances, sumSec, longest, longestSec, crmRequests, erpRequests, throttled)
+	b.Logf("%d instance(s), budget %s: full synchronisation in %v, sync jobs worked by %d instance(s), the mappings' runs %.2fs in all, the longest %s %.2fs; %d Dataverse and %d BC requests, %d throttled, %d queued by BC",
+		n, budget, took.Round(10*time.Millisecond), instances, sumSec, longest, longestSec, crmRequests, erpRequests, throttled, queued)
 	return took
 }
 
