@@ -160,6 +160,27 @@ func TestIncrementalReadsOnlyChangesAndSuppressesEchoes(t *testing.T) {
 	require.Zero(t, j.Counts.Inserted+j.Counts.Modified, "the ERP write is not read back as a change")
 }
 
+// A full run reads every CRM row; the uncoupled ones of a mapping that
+// synchronises coupled records only are left alone, visibly, while a change
+// to a coupled one in the same run still reaches the ERP.
+func TestFullRunLeavesUncoupledCRMRowsAloneVisibly(t *testing.T) {
+	t.Parallel()
+	e := setup(t, nil)
+	e.run(t, true)
+	e.clock.t = e.clock.t.Add(time.Minute)
+
+	for i := range 3 {
+		e.crm.put("accounts", fmt.Sprintf("acc-crm-only-%d", i), map[string]any{"name": fmt.Sprintf("CRM only %d", i), "customertypecode": 3, "statecode": 0})
+	}
+	e.crm.put("accounts", accountID("c-20000"), map[string]any{"websiteurl": "https://trey.example"})
+	j := e.run(t, true, mapping.Customer)[mapping.Customer]
+	require.Equal(t, "succeeded", j.Status, j.Message)
+	require.Contains(t, j.Message, "3 uncoupled record(s) left alone")
+	require.Equal(t, 1, j.Counts.Modified, j.Message)
+	require.Equal(t, "https://trey.example", e.erp.get("customers", "c-20000")["website"])
+	require.Equal(t, 2, e.erp.count("customers"), "nothing created in the ERP")
+}
+
 func TestConflictRules(t *testing.T) {
 	t.Parallel()
 	tests := []struct {

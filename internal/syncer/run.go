@@ -195,6 +195,12 @@ func (r *run) syncTable(ctx context.Context) error {
 		}
 		crmIdx = nil
 	}
+	if m.Direction.FromCRMAllowed() {
+		var err error
+		if crmChanged, err = r.dropOutOfScope(ctx, crmChanged); err != nil {
+			return err
+		}
+	}
 	if m.Direction.ToCRMAllowed() {
 		since, err := r.cursor(ctx, SideERP)
 		if err != nil {
@@ -246,6 +252,55 @@ func (r *run) syncTable(ctx context.Context) error {
 	}
 	r.e.setEchoMark(m.Name, r.crmWrote)
 	return nil
+}
+
+// dropOutOfScope settles now, as processCRM would at the end, the CRM
+// changes that are not coupled when the mapping synchronises coupled
+// records only (after match-based coupling, which may couple some): they
+// are counted (skipped or left alone) and marked handled, and the rest is
+// returned. A full run reads every CRM row: the uncoupled ones, often
+// most of the table, are no longer held through the ERP phase.
+func (r *run) dropOutOfScope(ctx context.Context, crmChanged map[string]Record) (map[string]Record, error) {
+	if !r.m.OnlyCoupled || len(crmChanged) == 0 {
+		return crmChanged, nil
+	}
+	if err := r.loadOpen(ctx); err != nil {
+		return nil, err
+	}
+	ids := sortedKeys(crmChanged)
+	kept := map[string]Record{}
+	const chunk = 5000
+	for i := 0; i < len(ids); i += chunk {
+		part := ids[i:min(i+chunk, len(ids))]
+		cs, err := r.e.opts.Store.GetCouplings(ctx, r.m.Name, SideCRM, part)
+		if err != nil {
+			return nil, fmt.Errorf("look up the couplings of %d CRM record(s): %w", len(part), err)
+		}
+		coupled := make(map[string]bool, len(cs))
+		for _, c := range cs {
+			coupled[c.CRMID] = true
+		}
+		n := 0
+		for _, id := range part {
+			if coupled[id] {
+				kept[id] = crmChanged[id]
+				continue
+			}
+			if !r.markSeen(SideCRM + ":" + id) {
+				continue
+			}
+			n++
+			if r.skippedUncoupled(SideCRM + ":" + id) {
+				r.add(func(c *Counts) { c.Skipped++ })
+				continue
+			}
+			r.mu.Lock()
+			r.outOfScope++
+			r.mu.Unlock()
+		}
+		r.progress(n)
+	}
+	return kept, nil
 }
 
 // retryFailed re-reads the source records of open errors (and failed,
