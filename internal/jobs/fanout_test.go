@@ -2,6 +2,8 @@ package jobs_test
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -61,6 +63,88 @@ func TestInsertFromJob(t *testing.T) {
 				}
 				return true
 			}, 30*time.Second, 20*time.Millisecond, "the fanned-out jobs did not all run")
+		})
+	}
+}
+
+type watchArgs struct{}
+
+func (watchArgs) Kind() string { return "test_watch" }
+
+// watchWorker fans out one job, then snoozes until it has finished,
+// keeping the job's ID in its metadata across snoozes.
+type watchWorker struct {
+	river.WorkerDefaults[watchArgs]
+	st store.Store
+}
+
+func (w *watchWorker) Work(ctx context.Context, job *river.Job[watchArgs]) error {
+	var md struct {
+		Child int64 `json:"child"`
+	}
+	if err := json.Unmarshal(job.Metadata, &md); err != nil {
+		return err
+	}
+	if md.Child == 0 {
+		// Scheduled a little later, so that it cannot finish between the
+		// two inserts.
+		opts := &river.InsertOpts{UniqueOpts: jobs.UniqueWhileActive(), ScheduledAt: time.Now().Add(time.Second)}
+		first, err := jobs.InsertResultFromJob(ctx, fanArgs{Part: 7}, opts)
+		if err != nil {
+			return err
+		}
+		again, err := jobs.InsertResultFromJob(ctx, fanArgs{Part: 7}, opts)
+		if err != nil {
+			return err
+		}
+		if !again.UniqueSkippedAsDuplicate || again.Job.ID != first.Job.ID {
+			return fmt.Errorf("the second insert of an unfinished unique job was not skipped: %+v", again)
+		}
+		md.Child = first.Job.ID
+		if err := river.MetadataSet(ctx, "child", md.Child); err != nil {
+			return err
+		}
+	}
+	states, err := jobs.StatesFromJob(ctx, []int64{md.Child, -1})
+	if err != nil {
+		return err
+	}
+	if _, ok := states[-1]; ok {
+		return errors.New("a job that does not exist has a state")
+	}
+	s, ok := states[md.Child]
+	if !ok {
+		return fmt.Errorf("job %d has no state", md.Child)
+	}
+	if !jobs.Finished(s) {
+		return river.JobSnooze(20 * time.Millisecond)
+	}
+	return w.st.PutSetting(ctx, "watch", string(s))
+}
+
+// TestStatesFromJob: a job fans out a unique job (a second insert is
+// skipped as its duplicate), snoozes while it runs and sees it completed,
+// on both databases.
+func TestStatesFromJob(t *testing.T) {
+	t.Parallel()
+	_, err := jobs.StatesFromJob(t.Context(), []int64{1})
+	require.ErrorContains(t, err, "outside a running job")
+	for name, opts := range databases(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			st := open(t, opts(t))
+			defer st.Close()
+			reg := jobs.NewRegistry()
+			require.NoError(t, jobs.Register(reg, &fanWorker{st: st}))
+			require.NoError(t, jobs.Register(reg, &watchWorker{st: st}))
+			q := start(t, st, reg)
+			defer stop(t, q)
+			_, err := q.Insert(t.Context(), watchArgs{}, nil)
+			require.NoError(t, err)
+			require.Eventually(t, func() bool {
+				v, err := st.GetSetting(t.Context(), "watch")
+				return err == nil && v == "completed"
+			}, 30*time.Second, 20*time.Millisecond, "the watching job did not see its job complete")
 		})
 	}
 }
