@@ -54,16 +54,10 @@ func InsertResultFromJob(ctx context.Context, args river.JobArgs, opts *river.In
 	return res, nil
 }
 
-// StatesFromJob returns the current state of the jobs ids from inside a
-// running job's Work: a coordinator waits for the jobs it fanned out. A job
-// no longer in River's table (finished jobs are deleted after a day) is
-// missing from the map.
-func StatesFromJob(ctx context.Context, ids []int64) (map[int64]rivertype.JobState, error) {
-	out := make(map[int64]rivertype.JobState, len(ids))
-	if len(ids) == 0 {
-		return out, nil
-	}
-	params := river.NewJobListParams().IDs(ids...).First(len(ids))
+// ListFromJob lists jobs from inside a running job's Work: a coordinator
+// watches the jobs it fanned out. Jobs finished more than a day ago are no
+// longer in River's table.
+func ListFromJob(ctx context.Context, params *river.JobListParams) ([]*rivertype.JobRow, error) {
 	var (
 		res *river.JobListResult
 		err error
@@ -73,15 +67,12 @@ func StatesFromJob(ctx context.Context, ids []int64) (map[int64]rivertype.JobSta
 	} else if c, cerr := river.ClientFromContextSafely[*sql.Tx](ctx); cerr == nil {
 		res, err = c.JobList(ctx, params)
 	} else {
-		return nil, fmt.Errorf("jobs: list %d job(s): %w", len(ids), errOutsideWork)
+		return nil, fmt.Errorf("jobs: list jobs: %w", errOutsideWork)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("jobs: list %d job(s): %w", len(ids), err)
+		return nil, fmt.Errorf("jobs: list jobs: %w", err)
 	}
-	for _, j := range res.Jobs {
-		out[j.ID] = j.State
-	}
-	return out, nil
+	return res.Jobs, nil
 }
 
 // Finished reports whether a job in state s will not run again: completed,

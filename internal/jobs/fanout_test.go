@@ -3,7 +3,6 @@ package jobs_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -105,29 +104,34 @@ func (w *watchWorker) Work(ctx context.Context, job *river.Job[watchArgs]) error
 			return err
 		}
 	}
-	states, err := jobs.StatesFromJob(ctx, []int64{md.Child, -1})
+	// By ID, and by an argument (as written for both databases).
+	rows, err := jobs.ListFromJob(ctx, river.NewJobListParams().IDs(md.Child, -1))
 	if err != nil {
 		return err
 	}
-	if _, ok := states[-1]; ok {
-		return errors.New("a job that does not exist has a state")
+	if len(rows) != 1 || rows[0].ID != md.Child {
+		return fmt.Errorf("listing jobs %d and -1 found %d job(s)", md.Child, len(rows))
 	}
-	s, ok := states[md.Child]
-	if !ok {
-		return fmt.Errorf("job %d has no state", md.Child)
+	byArg, err := jobs.ListFromJob(ctx, river.NewJobListParams().Kinds(fanArgs{}.Kind()).
+		Where("CAST(args ->> 'part' AS BIGINT) = @part AND id > @after", river.NamedArgs{"part": 7, "after": job.ID}))
+	if err != nil {
+		return err
 	}
-	if !jobs.Finished(s) {
+	if len(byArg) != 1 || byArg[0].ID != md.Child {
+		return fmt.Errorf("listing part 7 found %d job(s)", len(byArg))
+	}
+	if !jobs.Finished(rows[0].State) {
 		return river.JobSnooze(20 * time.Millisecond)
 	}
-	return w.st.PutSetting(ctx, "watch", string(s))
+	return w.st.PutSetting(ctx, "watch", string(rows[0].State))
 }
 
-// TestStatesFromJob: a job fans out a unique job (a second insert is
+// TestListFromJob: a job fans out a unique job (a second insert is
 // skipped as its duplicate), snoozes while it runs and sees it completed,
-// on both databases.
-func TestStatesFromJob(t *testing.T) {
+// finding it by ID and by its arguments, on both databases.
+func TestListFromJob(t *testing.T) {
 	t.Parallel()
-	_, err := jobs.StatesFromJob(t.Context(), []int64{1})
+	_, err := jobs.ListFromJob(t.Context(), river.NewJobListParams())
 	require.ErrorContains(t, err, "outside a running job")
 	for name, opts := range databases(t) {
 		t.Run(name, func(t *testing.T) {
