@@ -103,29 +103,40 @@ func (r *rounds) work(ctx context.Context, row *rivertype.JobRow, full bool, tri
 }
 
 // advance notes the units whose jobs have finished and queues those whose
-// dependencies all have; it reports whether anything changed.
+// dependencies all have; it reports whether anything changed. The jobs of
+// the round are read back from River, not only from the round's state:
+// a round interrupted by a crash after queuing a job, before its state was
+// saved, finds that job instead of queuing a second one.
 func (r *rounds) advance(ctx context.Context, round int64, st *roundState, full bool, trigger string) (bool, error) {
-	var waiting []int64
-	for _, u := range st.Units {
-		if u.Job != 0 && u.Done == "" {
-			waiting = append(waiting, u.Job)
-		}
-	}
-	states, err := jobs.StatesFromJob(ctx, waiting)
+	rows, err := jobs.ListFromJob(ctx, river.NewJobListParams().Kinds(MappingArgs{}.Kind()).First(10000).
+		Where("id > @round AND CAST(args ->> 'round' AS BIGINT) = @round", river.NamedArgs{"round": round}))
 	if err != nil {
 		return false, err
+	}
+	latest := map[string]*rivertype.JobRow{}
+	for _, row := range rows {
+		var a MappingArgs
+		if err := json.Unmarshal(row.EncodedArgs, &a); err != nil {
+			return false, fmt.Errorf("syncjobs: the args of job %d: %w", row.ID, err)
+		}
+		if prev := latest[a.Mapping]; prev == nil || row.ID > prev.ID {
+			latest[a.Mapping] = row
+		}
 	}
 	progress := false
 	done := map[string]bool{}
 	for i := range st.Units {
 		u := &st.Units[i]
-		if u.Job != 0 && u.Done == "" {
-			s, ok := states[u.Job]
+		if u.Done == "" {
+			row := latest[u.Mapping]
 			switch {
-			case !ok:
+			case row != nil:
+				u.Job = row.ID
+				if jobs.Finished(row.State) {
+					u.Done = string(row.State)
+				}
+			case u.Job != 0:
 				u.Done = "gone" // deleted from River's table: not coming back
-			case jobs.Finished(s):
-				u.Done = string(s)
 			}
 			if u.Done != "" {
 				progress = true
@@ -146,13 +157,9 @@ func (r *rounds) advance(ctx context.Context, round int64, st *roundState, full 
 			return progress, err
 		}
 		if res.UniqueSkippedAsDuplicate {
-			var other MappingArgs
-			if err := json.Unmarshal(res.Job.EncodedArgs, &other); err != nil || other.Round != round {
-				// Another round's run of this mapping is unfinished: ours
-				// is queued once it has finished, never beside it.
-				continue
-			}
-			// Ours, queued before a crash lost the round's state.
+			// Another round's run of this mapping is unfinished: ours is
+			// queued once it has finished, never beside it.
+			continue
 		}
 		u.Job = res.Job.ID
 		progress = true
