@@ -4,11 +4,13 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/oauth2/clientcredentials"
 
@@ -99,18 +101,32 @@ func runSyncChild(spec string) error {
 	select {}
 }
 
+// phases are the mappings of the full synchronisation by dependency
+// depth: the second depend on some of the first, CONTACT on two of the
+// second.
 var phases = [][]string{
 	{mapping.Salespeople, mapping.Currency, mapping.UnitOfMeasure, mapping.PaymentTerms, mapping.ShipmentMethod},
 	{mapping.Customer, mapping.Vendor, mapping.ItemProduct},
 	{mapping.Contact},
 }
 
+// fullSyncMappings are the mappings of phases, in order.
+func fullSyncMappings() []string {
+	var out []string
+	for _, ph := range phases {
+		out = append(out, ph...)
+	}
+	return out
+}
+
 // TestThreeInstancesFullSync: three instances (one in its own process) on
-// one PostgreSQL and one sandbox run a full synchronisation as one River
-// job per mapping, in dependency phases; the separate instance is killed
-// with SIGKILL while the big mappings run. Every job ends completed, the
-// work was divided, and every ERP record is in the CRM once with a
-// consistent coupling.
+// one PostgreSQL and one sandbox run a full synchronisation as production
+// does: one "sync now" job whose round fans out one River job per mapping,
+// in dependency order; the separate instance is killed with SIGKILL while
+// the big mappings run. Every job ends completed, one per mapping, the work
+// was divided, each mapping started after those it depends on had
+// finished, and every ERP record is in the CRM once with a consistent
+// coupling.
 func TestThreeInstancesFullSync(t *testing.T) {
 	t.Parallel()
 	if raceEnabled {
@@ -126,15 +142,12 @@ func TestThreeInstancesFullSync(t *testing.T) {
 	obs, err := store.Open(ctx, store.Options{DatabaseURL: url, Logger: logger()})
 	require.NoError(t, err)
 	defer obs.Close()
-	// The minute tick would run every mapping in one job on the leader (see
-	// the report of issue 11): record a recent run of each, so that it
-	// finds nothing due and the test's per-mapping jobs do the work.
+	// A recent run of each mapping, so that the minute tick finds nothing
+	// due and the test's round is the only synchronisation.
 	sst := syncstore.New(obs)
-	for _, ph := range phases {
-		for _, m := range ph {
-			_, err := sst.CreateJob(ctx, syncer.Job{Mapping: m, Trigger: "schedule", Status: "succeeded", StartedAt: time.Now(), FinishedAt: time.Now()})
-			require.NoError(t, err)
-		}
+	for _, m := range mapping.Defaults() {
+		_, err := sst.CreateJob(ctx, syncer.Job{Mapping: m.Name, Trigger: "schedule", Status: "succeeded", StartedAt: time.Now(), FinishedAt: time.Now()})
+		require.NoError(t, err)
 	}
 
 	spec, err := json.Marshal(syncChild{Ready: r, URL: url})
@@ -169,39 +182,68 @@ func TestThreeInstancesFullSync(t *testing.T) {
 		qs = append(qs, start(t, url, reg, syncJobOpts).q)
 	}
 
-	waitDone := func(ids []int64, within time.Duration) {
-		t.Helper()
-		require.Eventually(t, func() bool {
-			var n int
-			err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM river_job WHERE id = ANY($1) AND state = 'completed'`, ids).Scan(&n)
-			return err == nil && n == len(ids)
-		}, within, 200*time.Millisecond, "jobs %v did not all complete", ids)
+	began := time.Now()
+	round, err := qs[0].Insert(ctx, syncjobs.SyncArgs{Mappings: fullSyncMappings(), Full: true, Trigger: "full"}, nil)
+	require.NoError(t, err)
+	// Kill the child while it runs one of the big mappings.
+	if !assert.Eventually(t, func() bool {
+		var n int
+		err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM river_job WHERE kind = 'sync-mapping' AND state = 'running'
+			AND (args->>'round')::bigint = $1 AND args->>'mapping' = ANY($2)
+			AND attempted_by[array_length(attempted_by, 1)] = $3`, round, phases[1], childID).Scan(&n)
+		return err == nil && n > 0
+	}, 60*time.Second, 10*time.Millisecond) {
+		t.Fatalf("the child instance took none of the big mappings: %s", dumpJobs(t, db))
 	}
+	time.Sleep(100 * time.Millisecond)
+	require.NoError(t, child.Process.Kill())
+	_ = child.Wait()
+	t.Log("child instance killed")
+	require.Eventually(t, func() bool {
+		var state string
+		err := db.QueryRowContext(ctx, `SELECT state FROM river_job WHERE id = $1`, round).Scan(&state)
+		return err == nil && state == "completed"
+	}, 3*time.Minute, 200*time.Millisecond, "the round did not complete")
+	t.Logf("full synchronisation done in %v", time.Since(began).Round(100*time.Millisecond))
+
+	// Every job accounted for: one per mapping, each completed.
 	var all []int64
-	for i, ph := range phases {
-		var ids []int64
-		for _, m := range ph {
-			id, err := qs[0].Insert(ctx, syncjobs.SyncArgs{Mappings: []string{m}, Full: true, Trigger: "full"}, nil)
-			require.NoError(t, err)
-			ids = append(ids, id)
+	rows, err := db.QueryContext(ctx, `SELECT id, args->>'mapping', state FROM river_job WHERE kind = 'sync-mapping' AND (args->>'round')::bigint = $1`, round)
+	require.NoError(t, err)
+	perMapping := map[string]int{}
+	for rows.Next() {
+		var (
+			id       int64
+			m, state string
+		)
+		require.NoError(t, rows.Scan(&id, &m, &state))
+		require.Equal(t, "completed", state, "the job of %s", m)
+		perMapping[m]++
+		all = append(all, id)
+	}
+	require.NoError(t, rows.Err())
+	for _, m := range fullSyncMappings() {
+		require.Equal(t, 1, perMapping[m], "one job of %s in the round", m)
+	}
+	require.Len(t, all, len(fullSyncMappings()))
+	// Dependency order: each mapping's run began after the runs of the
+	// mappings it depends on had finished.
+	last := map[string]syncer.Job{}
+	for _, m := range fullSyncMappings() {
+		js, err := sst.ListJobs(ctx, m, 1)
+		require.NoError(t, err)
+		require.Len(t, js, 1)
+		require.Equal(t, "full", js[0].Trigger, m)
+		last[m] = js[0]
+	}
+	for _, m := range fullSyncMappings() {
+		tm, ok := mapping.Default(m)
+		require.True(t, ok, m)
+		for _, d := range tm.DependsOn {
+			if dj, ok := last[d]; ok {
+				require.False(t, last[m].StartedAt.Before(dj.FinishedAt), "%s started at %v, before %s finished at %v", m, last[m].StartedAt, d, dj.FinishedAt)
+			}
 		}
-		if i == 1 {
-			// Kill the child while it runs one of the big mappings.
-			require.Eventually(t, func() bool {
-				var n int
-				err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM river_job WHERE id = ANY($1) AND state = 'running'
-					AND attempted_by[array_length(attempted_by, 1)] = $2`, ids, childID).Scan(&n)
-				return err == nil && n > 0
-			}, 30*time.Second, 10*time.Millisecond, "the child instance took none of the big mappings")
-			time.Sleep(100 * time.Millisecond)
-			require.NoError(t, child.Process.Kill())
-			_ = child.Wait()
-			t.Log("child instance killed")
-		}
-		phaseStart := time.Now()
-		waitDone(ids, 60*time.Second)
-		t.Logf("phase %d %v done in %v", i+1, ph, time.Since(phaseStart).Round(100*time.Millisecond))
-		all = append(all, ids...)
 	}
 
 	var attempts, instances, rescued int
@@ -212,7 +254,7 @@ func TestThreeInstancesFullSync(t *testing.T) {
 	t.Logf("%d jobs, %d attempts, %d rescued from the killed instance, worked by %d instances", len(all), attempts, rescued, instances)
 	require.Equal(t, 3, instances, "the work was not divided among the three instances")
 	require.GreaterOrEqual(t, rescued, 1, "the killed instance held no job: the kill proved nothing")
-	rows, err := db.QueryContext(ctx, `SELECT args->>'mappings', attempt, errors::text FROM river_job WHERE id = ANY($1) AND attempt > 1`, all)
+	rows, err = db.QueryContext(ctx, `SELECT args->>'mapping', attempt, errors::text FROM river_job WHERE id = ANY($1) AND attempt > 1`, all)
 	require.NoError(t, err)
 	for rows.Next() {
 		var m, errs string
@@ -225,7 +267,7 @@ func TestThreeInstancesFullSync(t *testing.T) {
 	require.NoError(t, db.QueryRowContext(ctx, `SELECT COUNT(*) FROM sync_jobs WHERE status = 'running'`).Scan(&stale))
 	t.Logf("engine job log: %d run(s) still marked running (the killed instance's)", stale)
 	var bad int
-	require.NoError(t, db.QueryRowContext(ctx, `SELECT COUNT(*) FROM river_job WHERE kind = 'sync' AND state <> 'completed'`).Scan(&bad))
+	require.NoError(t, db.QueryRowContext(ctx, `SELECT COUNT(*) FROM river_job WHERE kind IN ('sync', 'sync-mapping') AND state <> 'completed'`).Scan(&bad))
 	require.Zero(t, bad, "every sync job is completed")
 
 	crm, erp, err := sides(ctx, r)
@@ -264,4 +306,33 @@ func TestThreeInstancesFullSync(t *testing.T) {
 		require.Empty(t, intents, "%s: no unreconciled write", c.m)
 		t.Logf("%s: %d ERP records, each coupled once", c.m, len(erpRecs))
 	}
+}
+
+// dumpJobs is River's queues and jobs, for a failure message.
+func dumpJobs(t *testing.T, db *sql.DB) string {
+	t.Helper()
+	rows, err := db.Query(`SELECT id, kind, state, args::text, attempted_by::text FROM river_job ORDER BY id`)
+	if err != nil {
+		return err.Error()
+	}
+	defer rows.Close()
+	out := ""
+	qrows, err := db.Query(`SELECT name, paused_at IS NOT NULL FROM river_queue`)
+	if err == nil {
+		for qrows.Next() {
+			var n string
+			var p bool
+			_ = qrows.Scan(&n, &p)
+			out += fmt.Sprintf("\nqueue %s paused=%v", n, p)
+		}
+		qrows.Close()
+	}
+	for rows.Next() {
+		var id int64
+		var k, st, a string
+		var by sql.NullString
+		_ = rows.Scan(&id, &k, &st, &a, &by)
+		out += fmt.Sprintf("\n%d %s %s %s %s", id, k, st, a, by.String)
+	}
+	return out
 }

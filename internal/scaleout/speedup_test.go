@@ -78,8 +78,9 @@ func syncInstance(tb testing.TB, url, dataDir, budget string) (*jobs.Queue, *dat
 }
 
 // fullSyncWithInstances sets up a fresh database and sandbox, starts n
-// instances, and returns how long a full synchronisation takes as one job
-// per mapping in dependency phases (as TestThreeInstancesFullSync runs it).
+// instances, and returns how long a full synchronisation takes as
+// production runs it (as TestThreeInstancesFullSync does): one "sync now"
+// whose round queues one job per mapping in dependency order.
 func fullSyncWithInstances(b *testing.B, n int, budget string) time.Duration {
 	b.Helper()
 	ctx := b.Context()
@@ -97,13 +98,11 @@ func fullSyncWithInstances(b *testing.B, n int, budget string) time.Duration {
 	dir := b.TempDir()
 	saveConnection(b, obs, dir, sb.Ready())
 	// A recent run of every mapping, so that the minute tick finds nothing
-	// due and the per-mapping jobs do all the work.
+	// due and the benchmark's round does all the work.
 	sst := syncstore.New(obs)
-	for _, ph := range phases {
-		for _, m := range ph {
-			_, err := sst.CreateJob(ctx, syncer.Job{Mapping: m, Trigger: "schedule", Status: "succeeded", StartedAt: time.Now(), FinishedAt: time.Now()})
-			require.NoError(b, err)
-		}
+	for _, m := range mapping.Defaults() {
+		_, err := sst.CreateJob(ctx, syncer.Job{Mapping: m.Name, Trigger: "schedule", Status: "succeeded", StartedAt: time.Now(), FinishedAt: time.Now()})
+		require.NoError(b, err)
 	}
 	var (
 		q    *jobs.Queue
@@ -118,25 +117,19 @@ func fullSyncWithInstances(b *testing.B, n int, budget string) time.Duration {
 
 	b.StartTimer()
 	began := time.Now()
-	for _, ph := range phases {
-		var ids []int64
-		for _, m := range ph {
-			id, err := q.Insert(ctx, syncjobs.SyncArgs{Mappings: []string{m}, Full: true, Trigger: "full"}, nil)
-			require.NoError(b, err)
-			ids = append(ids, id)
-		}
-		require.Eventually(b, func() bool {
-			var done int
-			err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM river_job WHERE id = ANY($1) AND state = 'completed'`, ids).Scan(&done)
-			return err == nil && done == len(ids)
-		}, 4*time.Minute, 20*time.Millisecond, "phase %v did not complete", ph)
-	}
+	round, err := q.Insert(ctx, syncjobs.SyncArgs{Mappings: fullSyncMappings(), Full: true, Trigger: "full"}, nil)
+	require.NoError(b, err)
+	require.Eventually(b, func() bool {
+		var state string
+		err := db.QueryRowContext(ctx, `SELECT state FROM river_job WHERE id = $1`, round).Scan(&state)
+		return err == nil && state == "completed"
+	}, 4*time.Minute, 20*time.Millisecond, "the round did not complete")
 	took := time.Since(began)
 	b.StopTimer()
 
 	var failed, instances int
 	require.NoError(b, db.QueryRowContext(ctx, `SELECT COUNT(*) FROM sync_jobs WHERE status = 'failed'`).Scan(&failed))
-	require.NoError(b, db.QueryRowContext(ctx, `SELECT COUNT(DISTINCT a) FROM river_job j, unnest(j.attempted_by) a WHERE j.kind = 'sync'`).Scan(&instances))
+	require.NoError(b, db.QueryRowContext(ctx, `SELECT COUNT(DISTINCT a) FROM river_job j, unnest(j.attempted_by) a WHERE j.kind = 'sync-mapping'`).Scan(&instances))
 	require.Zero(b, failed, "a mapping failed")
 	var throttled, queued int64
 	if st := sb.Stats(); st.CRM.Limits != nil {
