@@ -2,6 +2,7 @@ package syncjobs
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -78,9 +79,9 @@ func TestPlanSplitsARunAsEngineRunDoes(t *testing.T) {
 	require.ErrorIs(t, err, syncer.ErrUnknownMapping)
 }
 
-func TestPauseDoublesUpToItsCap(t *testing.T) {
+func TestPauseGrowsWithTheWaitWithinBounds(t *testing.T) {
 	t.Parallel()
-	require.Equal(t, firstPause, pause(0))
-	require.Equal(t, 2*firstPause, pause(1))
-	require.Equal(t, maxPause, pause(100))
+	require.Equal(t, minPause, pause(0))
+	require.Equal(t, 500*time.Millisecond, pause(4*time.Second))
+	require.Equal(t, maxPause, pause(time.Hour))
 }

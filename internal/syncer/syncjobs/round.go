@@ -24,18 +24,20 @@ const RoundQueue = "sync-round"
 // wake-ups: River keeps it across snoozes, retries and rescues.
 const roundKey = "sync_round"
 
-// Pauses between a round's wake-ups: short after progress, doubling while
-// nothing finishes.
+// Pauses between a round's wake-ups: an eighth of the time since the
+// round last moved on, within these bounds, so that a short mapping's end
+// is noticed within a few tens of milliseconds and an hour-long one costs a
+// wake-up every few seconds.
 const (
-	firstPause = 100 * time.Millisecond
-	maxPause   = 2 * time.Second
+	minPause = 50 * time.Millisecond
+	maxPause = 2 * time.Second
 )
 
 // roundState is a round's progress.
 type roundState struct {
 	Units []unit `json:"units"`
-	// Idle counts the wake-ups in a row that found nothing new.
-	Idle int `json:"idle,omitempty"`
+	// Moved is when a job of the round last finished or was queued.
+	Moved time.Time `json:"moved"`
 }
 
 // rounds coordinate the mapping jobs of one run: a round queues the units
@@ -92,14 +94,14 @@ func (r *rounds) work(ctx context.Context, row *rivertype.JobRow, full bool, tri
 		r.log.Info("synchronisation round finished", "round", row.ID, "trigger", trigger, "mappings", st.names())
 		return nil
 	}
-	st.Idle++
-	if progress {
-		st.Idle = 0
+	now := time.Now()
+	if progress || st.Moved.IsZero() {
+		st.Moved = now
 	}
 	if err := river.MetadataSet(ctx, roundKey, st); err != nil {
 		return err
 	}
-	return river.JobSnooze(pause(st.Idle))
+	return river.JobSnooze(pause(now.Sub(st.Moved)))
 }
 
 // advance notes the units whose jobs have finished and queues those whose
@@ -213,13 +215,7 @@ func loadRound(metadata []byte) (st roundState, found bool, err error) {
 	return st, true, nil
 }
 
-func pause(idle int) time.Duration {
-	d := firstPause
-	for range idle {
-		d *= 2
-		if d >= maxPause {
-			return maxPause
-		}
-	}
-	return d
+// pause is how long a round that last moved on since ago sleeps.
+func pause(since time.Duration) time.Duration {
+	return min(max(since/8, minPause), maxPause)
 }
