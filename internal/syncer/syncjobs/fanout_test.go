@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"sort"
+	"strconv"
 	"testing"
 	"time"
 
@@ -93,8 +94,9 @@ var fanDatabases = map[string]struct {
 }
 
 // fanInstance starts one instance: its own store connection, engine and
-// queue (the tick fires as it starts).
-func fanInstance(t *testing.T, o store.Options, side slowSide) (store.Store, *jobs.Queue) {
+// queue (the tick fires as it starts; quiet first records a recent run of
+// every mapping, so that it finds nothing due).
+func fanInstance(t *testing.T, o store.Options, side slowSide, quiet bool) (store.Store, *jobs.Queue) {
 	t.Helper()
 	log := slog.New(slog.DiscardHandler)
 	o.Logger = log
@@ -103,6 +105,12 @@ func fanInstance(t *testing.T, o store.Options, side slowSide) (store.Store, *jo
 	t.Cleanup(func() { _ = db.Close() })
 	st := syncstore.New(db)
 	ms := fanSet(t)
+	if quiet {
+		for _, m := range ms {
+			_, err := st.CreateJob(t.Context(), syncer.Job{Mapping: m.Name, Trigger: "schedule", Status: "succeeded", StartedAt: time.Now(), FinishedAt: time.Now()})
+			require.NoError(t, err)
+		}
+	}
 	erp, crm := side, side
 	erp.name, crm.name = "erp", "crm"
 	eng, err := syncer.New(syncer.Options{Store: st, CRM: &crm, ERP: &erp, Logger: log,
@@ -178,7 +186,7 @@ func TestTickFansOutInDependencyOrder(t *testing.T) {
 			side := slowSide{delay: 20 * time.Millisecond, fail: "vendors"}
 			var db store.Store
 			for range d.instances {
-				db, _ = fanInstance(t, o, side)
+				db, _ = fanInstance(t, o, side, false)
 			}
 			var rs map[string][]syncer.Job
 			require.Eventually(t, func() bool {
@@ -227,7 +235,7 @@ func TestRoundsNeverRunAMappingTwiceAtOnce(t *testing.T) {
 				q  *jobs.Queue
 			)
 			for range d.instances {
-				db, q = fanInstance(t, o, side)
+				db, q = fanInstance(t, o, side, false)
 			}
 			// Once the tick's round has begun (Due would find nothing due
 			// right after a sync now), ask for every mapping.
@@ -283,4 +291,63 @@ func summary(rs map[string][]syncer.Job) map[string][]string {
 		}
 	}
 	return out
+}
+
+// TestSyncNowFailureRetriedDependentsRunAfter: in a "sync now" round,
+// VENDOR fails on every attempt: River tries it three times (three failed
+// runs in its job log) and discards it; UNIT OF MEASURE, unrelated, ran
+// without waiting for it; CONTACT, which depends on it, ran once VENDOR's
+// job was over; the round completes.
+func TestSyncNowFailureRetriedDependentsRunAfter(t *testing.T) {
+	t.Parallel()
+	for name, d := range fanDatabases {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			o := d.opts(t)
+			side := slowSide{delay: 10 * time.Millisecond, fail: "vendors"}
+			var (
+				db store.Store
+				q  *jobs.Queue
+			)
+			for i := range d.instances {
+				db, q = fanInstance(t, o, side, i == 0)
+			}
+			round, err := q.Insert(t.Context(), syncjobs.SyncArgs{Mappings: []string{mapping.Contact, mapping.Vendor, mapping.UnitOfMeasure}}, nil)
+			require.NoError(t, err)
+			sdb := db.(interface{ SQLDB() *sql.DB }).SQLDB()
+			require.Eventually(t, func() bool {
+				var state string
+				err := sdb.QueryRowContext(t.Context(), `SELECT state FROM river_job WHERE id = `+strconv.FormatInt(round, 10)).Scan(&state)
+				return err == nil && state == "completed"
+			}, 60*time.Second, 50*time.Millisecond, "the round did not complete")
+			var discarded int
+			require.NoError(t, sdb.QueryRowContext(t.Context(), `SELECT COUNT(*) FROM river_job WHERE kind = 'sync-mapping' AND state = 'discarded'`).Scan(&discarded))
+			require.Equal(t, 1, discarded, "VENDOR's job, after its attempts")
+
+			rs := runs(t, db)
+			manual := func(m string) []syncer.Job {
+				var out []syncer.Job
+				for _, j := range rs[m] {
+					if j.Trigger == "manual" {
+						out = append(out, j)
+					}
+				}
+				return out
+			}
+			vendor, contact, uom := manual(mapping.Vendor), manual(mapping.Contact), manual(mapping.UnitOfMeasure)
+			require.Len(t, vendor, 3, "three attempts of VENDOR")
+			for _, j := range vendor {
+				require.Equal(t, "failed", j.Status)
+			}
+			require.Len(t, contact, 1)
+			require.Equal(t, "succeeded", contact[0].Status)
+			require.False(t, contact[0].StartedAt.Before(vendor[2].FinishedAt), "CONTACT started before VENDOR's last attempt ended")
+			require.Len(t, uom, 1)
+			require.Equal(t, "succeeded", uom[0].Status)
+			require.True(t, uom[0].FinishedAt.Before(vendor[2].StartedAt), "UNIT OF MEASURE waited for VENDOR")
+			for _, m := range []string{mapping.Currency, mapping.Customer, mapping.ItemProduct} {
+				require.Empty(t, manual(m), "%s is not in the round", m)
+			}
+		})
+	}
 }
