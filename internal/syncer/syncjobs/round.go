@@ -41,9 +41,10 @@ type roundState struct {
 }
 
 // rounds coordinate the mapping jobs of one run: a round queues the units
-// whose dependencies have finished (phase by phase), snoozes, and wakes up
-// to queue the next ones, until every unit has finished. Snoozing frees
-// its worker, so a round never holds a worker while it waits.
+// whose dependencies in the round have finished, snoozes, and wakes up to
+// queue the next ones, until every unit has finished. Snoozing frees its
+// worker, so a round never holds a worker while it waits, and one sync
+// worker (SQLite) cannot deadlock.
 type rounds struct {
 	engine EngineFunc
 	log    *slog.Logger
