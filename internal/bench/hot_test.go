@@ -94,3 +94,40 @@ func BenchmarkCouplingLookup(b *testing.B) {
 		i++
 	}
 }
+
+// BenchmarkFailedCouplings is what every run asks before retrying: the
+// failed couplings of a mapping (here 10) among 100,000 couplings with
+// their snapshots, in SQLite.
+func BenchmarkFailedCouplings(b *testing.B) {
+	ctx := context.Background()
+	db, err := store.Open(ctx, store.Options{DataDir: b.TempDir(), Logger: slog.New(slog.DiscardHandler)})
+	require.NoError(b, err)
+	defer db.Close()
+	st := syncstore.New(db)
+	const n, page, failed = 100_000, 1000, 10
+	snapshot := `{"addressLine1":"12 High Street","addressLine2":"","city":"London","country":"GB","creditLimit":1000,` +
+		`"currencyCode":"GBP","displayName":"Adams Trading 1","email":"contact1@example.com","number":"S0000001",` +
+		`"paymentTermsId":"6f9619ff-8b86-d011-b42d-00c04fc964ff","phoneNumber":"+44 20 7946 0000","postalCode":"EC1A 1BB",` +
+		`"salespersonCode":"JO","shipmentMethodId":"","state":"","website":""}`
+	cs := make([]syncer.Coupling, 0, page)
+	for i := range n {
+		id := fmt.Sprintf("00000000-0000-0000-0000-%012d", i)
+		c := syncer.Coupling{Mapping: mapping.Customer, ERPID: id, CRMID: syncer.DeterministicID(mapping.Customer, id),
+			LastResult: syncer.ResultSuccess, Snapshot: snapshot}
+		if i%(n/failed) == 0 {
+			c.LastResult, c.LastError, c.FailCount = syncer.ResultFailure, "HTTP400: refused", 1
+		}
+		cs = append(cs, c)
+		if len(cs) == page {
+			require.NoError(b, st.PutCouplings(ctx, cs))
+			cs = cs[:0]
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		got, err := st.ListCouplings(ctx, syncer.CouplingQuery{Mapping: mapping.Customer, FailedOnly: true})
+		if err != nil || len(got) != failed {
+			b.Fatalf("%d failed couplings, %v", len(got), err)
+		}
+	}
+}
