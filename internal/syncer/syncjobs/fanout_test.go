@@ -93,10 +93,18 @@ var fanDatabases = map[string]struct {
 	"postgres": {func(t *testing.T) store.Options { return store.Options{DatabaseURL: storetest.PostgresURL(t)} }, 2},
 }
 
+// fanOptions say how to start an instance.
+type fanOptions struct {
+	// quiet first records a recent run of every mapping, so that the tick
+	// finds nothing due.
+	quiet bool
+	// beforeStart queues jobs before the queue starts.
+	beforeStart func(q *jobs.Queue)
+}
+
 // fanInstance starts one instance: its own store connection, engine and
-// queue (the tick fires as it starts; quiet first records a recent run of
-// every mapping, so that it finds nothing due).
-func fanInstance(t *testing.T, o store.Options, side slowSide, quiet bool) (store.Store, *jobs.Queue) {
+// queue (the tick fires as it starts).
+func fanInstance(t *testing.T, o store.Options, side slowSide, fo fanOptions) (store.Store, *jobs.Queue) {
 	t.Helper()
 	log := slog.New(slog.DiscardHandler)
 	o.Logger = log
@@ -105,7 +113,7 @@ func fanInstance(t *testing.T, o store.Options, side slowSide, quiet bool) (stor
 	t.Cleanup(func() { _ = db.Close() })
 	st := syncstore.New(db)
 	ms := fanSet(t)
-	if quiet {
+	if fo.quiet {
 		for _, m := range ms {
 			_, err := st.CreateJob(t.Context(), syncer.Job{Mapping: m.Name, Trigger: "schedule", Status: "succeeded", StartedAt: time.Now(), FinishedAt: time.Now()})
 			require.NoError(t, err)
@@ -120,6 +128,9 @@ func fanInstance(t *testing.T, o store.Options, side slowSide, quiet bool) (stor
 	require.NoError(t, syncjobs.Register(reg, func(context.Context) (*syncer.Engine, error) { return eng, nil }, st, log))
 	q, err := jobs.New(t.Context(), db, jobs.Options{Logger: log, Registry: reg, PollInterval: 50 * time.Millisecond})
 	require.NoError(t, err)
+	if fo.beforeStart != nil {
+		fo.beforeStart(q)
+	}
 	require.NoError(t, q.Start(t.Context()))
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -186,7 +197,7 @@ func TestTickFansOutInDependencyOrder(t *testing.T) {
 			side := slowSide{delay: 20 * time.Millisecond, fail: "vendors"}
 			var db store.Store
 			for range d.instances {
-				db, _ = fanInstance(t, o, side, false)
+				db, _ = fanInstance(t, o, side, fanOptions{})
 			}
 			var rs map[string][]syncer.Job
 			require.Eventually(t, func() bool {
@@ -235,7 +246,7 @@ func TestRoundsNeverRunAMappingTwiceAtOnce(t *testing.T) {
 				q  *jobs.Queue
 			)
 			for range d.instances {
-				db, q = fanInstance(t, o, side, false)
+				db, q = fanInstance(t, o, side, fanOptions{})
 			}
 			// Once the tick's round has begun (Due would find nothing due
 			// right after a sync now), ask for every mapping.
@@ -310,7 +321,7 @@ func TestSyncNowFailureRetriedDependentsRunAfter(t *testing.T) {
 				q  *jobs.Queue
 			)
 			for i := range d.instances {
-				db, q = fanInstance(t, o, side, i == 0)
+				db, q = fanInstance(t, o, side, fanOptions{quiet: i == 0})
 			}
 			round, err := q.Insert(t.Context(), syncjobs.SyncArgs{Mappings: []string{mapping.Contact, mapping.Vendor, mapping.UnitOfMeasure}}, nil)
 			require.NoError(t, err)
@@ -348,6 +359,43 @@ func TestSyncNowFailureRetriedDependentsRunAfter(t *testing.T) {
 			for _, m := range []string{mapping.Currency, mapping.Customer, mapping.ItemProduct} {
 				require.Empty(t, manual(m), "%s is not in the round", m)
 			}
+		})
+	}
+}
+
+// TestRoundFindsTheJobsItQueuedBeforeACrash: a round whose saved state
+// lacks a mapping job it had queued (a crash between queuing it and
+// snoozing) finds that job in River by its round and waits for it instead
+// of queuing the mapping again.
+func TestRoundFindsTheJobsItQueuedBeforeACrash(t *testing.T) {
+	t.Parallel()
+	for name, d := range fanDatabases {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			side := slowSide{delay: 10 * time.Millisecond}
+			var round int64
+			db, _ := fanInstance(t, d.opts(t), side, fanOptions{quiet: true, beforeStart: func(q *jobs.Queue) {
+				var err error
+				round, err = q.Insert(t.Context(), syncjobs.SyncArgs{Mappings: []string{mapping.Currency, mapping.Customer}}, nil)
+				require.NoError(t, err)
+				_, err = q.Insert(t.Context(), syncjobs.MappingArgs{Mapping: mapping.Currency, Round: round, Trigger: "manual"}, nil)
+				require.NoError(t, err)
+			}})
+			sdb := db.(interface{ SQLDB() *sql.DB }).SQLDB()
+			require.Eventually(t, func() bool {
+				var state string
+				err := sdb.QueryRowContext(t.Context(), `SELECT state FROM river_job WHERE id = `+strconv.FormatInt(round, 10)).Scan(&state)
+				return err == nil && state == "completed"
+			}, 30*time.Second, 50*time.Millisecond, "the round did not complete")
+			var n int
+			require.NoError(t, sdb.QueryRowContext(t.Context(), `SELECT COUNT(*) FROM river_job WHERE kind = 'sync-mapping'`).Scan(&n))
+			require.Equal(t, 2, n, "one job per mapping: CURRENCY's was found, not queued again")
+			rs := runs(t, db)
+			for _, m := range []string{mapping.Currency, mapping.Customer} {
+				require.Len(t, rs[m], 2, "%s: the recorded run and the round's", m)
+				require.Equal(t, "manual", rs[m][1].Trigger)
+			}
+			require.False(t, rs[mapping.Customer][1].StartedAt.Before(rs[mapping.Currency][1].FinishedAt), "CUSTOMER ran before CURRENCY finished")
 		})
 	}
 }
