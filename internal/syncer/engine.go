@@ -124,6 +124,8 @@ var ErrUnknownMapping = errors.New("unknown mapping")
 // Run synchronises the named mappings (all enabled ones when none is
 // named) in dependency order and returns one job per mapping run. A
 // failure of one mapping is recorded in its job; the others still run.
+// A header's line mappings run with it, except disabled ones, which run
+// only when named.
 func (e *Engine) Run(ctx context.Context, names []string, ro RunOptions) ([]Job, error) {
 	all, err := e.opts.Mappings(ctx)
 	if err != nil {
@@ -171,7 +173,7 @@ func (e *Engine) Run(ctx context.Context, names []string, ro RunOptions) ([]Job,
 		jobs = append(jobs, job)
 		for j := range ordered {
 			c := &ordered[j]
-			if c.Parent != m.Name || (len(want) == 0 && c.Disabled) || (len(want) > 0 && !want[c.Name] && !want[m.Name]) {
+			if c.Parent != m.Name || (c.Disabled && !want[c.Name]) || (len(want) > 0 && !want[c.Name] && !want[m.Name]) {
 				continue
 			}
 			if len(headers) == 0 {

@@ -373,3 +373,27 @@ func TestLivePostedInvoiceWithLines(t *testing.T) {
 	require.Equal(t, 1.0, num(t, lines[0].Fields["quantity"]))
 	require.Equal(t, 649.40, num(t, lines[0].Fields["priceperunit"]))
 }
+
+// TestLiveDisabledLineMappingRunsOnlyWhenNamed: a header's run takes its
+// line mappings along, but not a disabled one, unless it is named too.
+func TestLiveDisabledLineMappingRunsOnlyWhenNamed(t *testing.T) {
+	t.Parallel()
+	l := setupLive(t)
+	ctx := context.Background()
+	for i := range l.ms {
+		if l.ms[i].Name == mapping.PostedInvLine {
+			l.ms[i].Disabled = true
+		}
+	}
+	l.run(t, true)
+	inv := l.erpByNumber(t, "salesInvoices", "number", "102201")
+	require.NoError(t, l.bc.Action(ctx, "salesInvoices", inv.ID, "post"))
+	waitTick()
+	jobs := l.run(t, false, mapping.PostedInvoice)
+	require.Equal(t, 1, jobs[mapping.PostedInvoice].Counts.Inserted, jobs[mapping.PostedInvoice].Message)
+	require.NotContains(t, jobs, mapping.PostedInvLine, "a disabled line mapping ran with its header")
+
+	jobs = l.run(t, false, mapping.PostedInvLine)
+	require.Contains(t, jobs, mapping.PostedInvLine, "a disabled line mapping named by the run did not run")
+	require.Equal(t, 1, jobs[mapping.PostedInvLine].Counts.Inserted, jobs[mapping.PostedInvLine].Message)
+}
