@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strconv"
+	"time"
 )
 
 var (
@@ -16,12 +17,26 @@ var (
 	}
 )
 
+// seedSpan is how far back the synthetic rows' modification times reach. Real tables are
+// written over time; rows stamped as they were seeded made the first incremental read after
+// a full one re-read the last seconds of the seed (docs/benchmarks.md, finding 4).
+const seedSpan = 30 * 24 * time.Hour
+
+// seedStamp is the modification time (Unix ms) of synthetic row i of n (1-based): spread
+// evenly over the seedSpan before now, increasing with i, the last row one step before now.
+func seedStamp(now int64, i, n int) int64 {
+	step := max(seedSpan.Milliseconds()/int64(n), 1)
+	return now - int64(n-i+1)*step
+}
+
 // seedScale adds n synthetic customers (each with a company contact) and n/10 items
-// (each with 100 in stock), deterministically: the same n gives the same records.
+// (each with 100 in stock), deterministically: the same n gives the same records, with
+// modification times spread over the seedSpan before the seed's time.
 func (c *company) seedScale(n int) error {
 	if n < 0 {
 		return fmt.Errorf("scale must be >= 0, got %d", n)
 	}
+	now := c.nowMillis()
 	rng := rand.New(rand.NewPCG(42, uint64(n)))
 	cust, cont := c.tables["customers"], c.tables["contacts"]
 	cs, ks := cust.set, cont.set
@@ -48,14 +63,15 @@ func (c *company) seedScale(n int) error {
 		if terms != "" {
 			vals[cp("paymentTermsId")] = terms
 		}
-		c.insertSlice(cust, seedID("customers", no), vals)
+		mod := seedStamp(now, i, n)
+		c.insertSlice(cust, seedID("customers", no), vals).mod = mod
 		cno := "SCT" + pad(i, 7)
 		kv := make([]any, len(ks.fields))
 		kv[kp("number")], kv[kp("type")], kv[kp("displayName")] = cno, "Company", name
 		kv[kp("companyNumber")], kv[kp("companyName")], kv[kp("contactBusinessRelation")] = cno, name, "Customer"
 		kv[kp("addressLine1")], kv[kp("city")], kv[kp("postalCode")] = addr, loc.city, loc.post
 		kv[kp("country")], kv[kp("email")], kv[kp("searchName")] = loc.country, email, name
-		c.insertSlice(cont, seedID("contacts", cno), kv)
+		c.insertSlice(cont, seedID("contacts", cno), kv).mod = mod
 		c.contactOf["customers/"+seedID("customers", no)] = cno
 		c.primaryContact[no] = person
 	}
@@ -74,6 +90,7 @@ func (c *company) seedScale(n int) error {
 			is.index["unitPrice"]: price, is.index["unitCost"]: round2(price * 0.78), is.index["baseUnitOfMeasureCode"]: "PCS",
 			is.index["baseUnitOfMeasureId"]: pcs, is.index["generalProductPostingGroupCode"]: "RETAIL", is.index["inventoryPostingGroupCode"]: "RESALE",
 		})
+		r.mod = seedStamp(now, i, n/10)
 		c.addLedgerEntry(nil, r, date, "Positive_x0020_Adjmt_x002E_", "_x0020_", "", "_x0020_", "START", 100, 0, 100*round2(price*0.78))
 	}
 	return nil
