@@ -30,7 +30,7 @@ func (c *Client) AutomationRoot() string {
 func (c *Client) ListUsers(ctx context.Context) ([]User, error) {
 	var out []User
 	u := c.AutomationRoot() + "/companies(" + c.company + ")/users"
-	err := c.walk(ctx, "users", u, 0, func(p Page) error {
+	err := c.walk(ctx, "users", u, 0, false, func(p Page) error {
 		us, err := decodeAll[User]("users", p.Records)
 		if err != nil {
 			return err

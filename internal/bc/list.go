@@ -69,7 +69,8 @@ func (q Query) validate() error {
 // Page is one server page of a collection.
 type Page struct {
 	Records  []json.RawMessage
-	Count    int64 // @odata.count, -1 when not asked for
+	Fields   []map[string]any // the records decoded, instead of Records, for ListFields
+	Count    int64            // @odata.count, -1 when not asked for
 	NextLink string
 }
 
@@ -82,17 +83,37 @@ func (c *Client) List(ctx context.Context, entitySet string, q Query, fn func(pa
 
 // ListPages is List with the page's count and next link.
 func (c *Client) ListPages(ctx context.Context, entitySet string, q Query, fn func(Page) error) error {
-	if err := q.validate(); err != nil {
+	u, err := c.listURL(entitySet, q)
+	if err != nil {
 		return err
+	}
+	return c.walk(ctx, setName(entitySet), u, q.MaxPageSize, false, fn)
+}
+
+// ListFields is List with each record decoded once, straight from the page, into a map
+// whose numbers are json.Number: callers that want the fields need not parse the record a
+// second time (2 s per 100,000 customers, docs/benchmarks.md). A record that is not an
+// object fails the page; null gives a nil map.
+func (c *Client) ListFields(ctx context.Context, entitySet string, q Query, fn func(page []map[string]any) error) error {
+	u, err := c.listURL(entitySet, q)
+	if err != nil {
+		return err
+	}
+	return c.walk(ctx, setName(entitySet), u, q.MaxPageSize, true, func(p Page) error { return fn(p.Fields) })
+}
+
+func (c *Client) listURL(entitySet string, q Query) (string, error) {
+	if err := q.validate(); err != nil {
+		return "", err
 	}
 	u, err := c.companyURL(entitySet)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if enc := q.Encode(); enc != "" {
 		u += "?" + enc
 	}
-	return c.walk(ctx, setName(entitySet), u, q.MaxPageSize, fn)
+	return u, nil
 }
 
 // Count returns how many records of entitySet match filter ("" = all),
@@ -126,7 +147,7 @@ func (c *Client) Count(ctx context.Context, entitySet, filter string) (int64, er
 // ListCompanies reads the companies of the API root (the one set outside a company).
 func (c *Client) ListCompanies(ctx context.Context) ([]Company, error) {
 	var out []Company
-	err := c.walk(ctx, "companies", c.root.String()+"/companies", 0, func(p Page) error {
+	err := c.walk(ctx, "companies", c.root.String()+"/companies", 0, false, func(p Page) error {
 		for _, r := range p.Records {
 			var co Company
 			if err := json.Unmarshal(r, &co); err != nil {
@@ -139,7 +160,8 @@ func (c *Client) ListCompanies(ctx context.Context) ([]Company, error) {
 	return out, err
 }
 
-func (c *Client) walk(ctx context.Context, set, u string, maxPage int, fn func(Page) error) error {
+// walk reads the pages from u on; fields decodes their records into Page.Fields.
+func (c *Client) walk(ctx context.Context, set, u string, maxPage int, fields bool, fn func(Page) error) error {
 	var h http.Header
 	if maxPage > 0 {
 		h = http.Header{"Prefer": {"odata.maxpagesize=" + strconv.Itoa(maxPage)}}
@@ -154,7 +176,7 @@ func (c *Client) walk(ctx context.Context, set, u string, maxPage int, fn func(P
 		_, err := c.do(ctx, request{method: http.MethodGet, url: u, set: set, header: h, idempotent: true,
 			accept: func(resp *http.Response) error {
 				var err error
-				page, err = decodePage(resp.Body)
+				page, err = readPage(resp.Body, fields)
 				if err != nil {
 					return fmt.Errorf("bc: listing %s: %w", set, err)
 				}
@@ -191,9 +213,18 @@ func (c *Client) checkSameOrigin(link string) error {
 
 // decodePage streams {"value":[…], "@odata.nextLink": …, "@odata.count": …}
 // so a 20,000-record page is held once, not twice.
-func decodePage(r io.Reader) (Page, error) {
+func decodePage(r io.Reader) (Page, error) { return readPage(r, false) }
+
+// decodeFieldsPage is decodePage with the records decoded into Page.Fields, numbers as
+// json.Number.
+func decodeFieldsPage(r io.Reader) (Page, error) { return readPage(r, true) }
+
+func readPage(r io.Reader, fields bool) (Page, error) {
 	p := Page{Count: -1}
 	dec := json.NewDecoder(r)
+	if fields {
+		dec.UseNumber() // only interface values: @odata.count still decodes into an int64
+	}
 	if err := expectDelim(dec, '{'); err != nil {
 		return p, err
 	}
@@ -210,11 +241,9 @@ func decodePage(r io.Reader) (Page, error) {
 				return p, err
 			}
 			for dec.More() {
-				var rec json.RawMessage
-				if err := dec.Decode(&rec); err != nil {
-					return p, fmt.Errorf("reading record %d of page: %w", len(p.Records)+1, err)
+				if err := decodeRecord(dec, &p, fields); err != nil {
+					return p, err
 				}
-				p.Records = append(p.Records, rec)
 			}
 			if _, err := dec.Token(); err != nil {
 				return p, fmt.Errorf("reading page: %w", err)
@@ -239,6 +268,24 @@ func decodePage(r io.Reader) (Page, error) {
 		return p, errors.New("answer is not a collection: no \"value\" array")
 	}
 	return p, nil
+}
+
+// decodeRecord appends the next record of the value array to p.Records, or p.Fields.
+func decodeRecord(dec *json.Decoder, p *Page, fields bool) error {
+	if fields {
+		var f map[string]any
+		if err := dec.Decode(&f); err != nil {
+			return fmt.Errorf("reading record %d of page: %w", len(p.Fields)+1, err)
+		}
+		p.Fields = append(p.Fields, f)
+		return nil
+	}
+	var rec json.RawMessage
+	if err := dec.Decode(&rec); err != nil {
+		return fmt.Errorf("reading record %d of page: %w", len(p.Records)+1, err)
+	}
+	p.Records = append(p.Records, rec)
+	return nil
 }
 
 func expectDelim(dec *json.Decoder, d json.Delim) error {

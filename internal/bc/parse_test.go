@@ -1,7 +1,9 @@
 package bc
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -129,6 +131,34 @@ func TestDecodePage(t *testing.T) {
 	}
 	_, err = decodePage(strings.NewReader(``))
 	require.ErrorIs(t, err, io.ErrUnexpectedEOF)
+
+	f, err := decodeFieldsPage(strings.NewReader(body))
+	require.NoError(t, err)
+	require.Empty(t, f.Records)
+	require.Equal(t, int64(3), f.Count)
+	require.Equal(t, p.NextLink, f.NextLink)
+	require.Equal(t, []map[string]any{
+		{"@odata.etag": `W/"a"`, "id": "1", "lastModifiedDateTime": "2024-01-02T03:04:05.123Z"},
+		{"id": "2", "nested": map[string]any{"value": []any{json.Number("1")}}},
+	}, f.Fields)
+	// Pages of objects fail as the raw read fails them; a record that is not an object
+	// fails the page.
+	for _, bad := range []string{``, `[]`, `{"value":{}}`, `{"@odata.context":"x"}`, `{"value":[{"id":"1"},`,
+		`{"value":[{"id":"1"}`, `{"value":[{"id":"1","n":1.`, `{"value":[{"id":"1"}],"@odata.count":"x"}`} {
+		_, rawErr := decodePage(strings.NewReader(bad))
+		require.Error(t, rawErr, bad)
+		_, err := decodeFieldsPage(strings.NewReader(bad))
+		require.Error(t, err, bad)
+		require.Equal(t, rawErr.Error(), err.Error(), "the same message as the raw read: %s", bad)
+		require.Equal(t, errors.Is(rawErr, io.ErrUnexpectedEOF), errors.Is(err, io.ErrUnexpectedEOF), bad)
+	}
+	for _, bad := range []string{`{"value":[1,`, `{"value":[1]}`, `{"value":[{"id":"1"},"x"]}`} {
+		_, err := decodeFieldsPage(strings.NewReader(bad))
+		require.ErrorContains(t, err, "of page: json: cannot unmarshal", bad)
+	}
+	f, err = decodeFieldsPage(strings.NewReader(`{"value":[null]}`))
+	require.NoError(t, err)
+	require.Equal(t, []map[string]any{nil}, f.Fields)
 }
 
 func FuzzDecodePage(f *testing.F) {
@@ -137,12 +167,30 @@ func FuzzDecodePage(f *testing.F) {
 	f.Add(`{"@odata.count":"x","value":[]}`)
 	f.Fuzz(func(t *testing.T, s string) {
 		p, err := decodePage(strings.NewReader(s))
+		fp, ferr := decodeFieldsPage(strings.NewReader(s))
 		if err != nil {
+			require.Error(t, ferr, "the one-pass read accepts no page the raw read refuses")
 			return
 		}
 		for _, r := range p.Records {
 			require.True(t, json.Valid(r))
 		}
+		// The one pass reads what the two passes read: each record parsed on its own.
+		var want []map[string]any
+		for _, r := range p.Records {
+			dec := json.NewDecoder(bytes.NewReader(r))
+			dec.UseNumber()
+			var m map[string]any
+			if dec.Decode(&m) != nil {
+				require.Error(t, ferr, "a record that is not an object fails the page")
+				return
+			}
+			want = append(want, m)
+		}
+		require.NoError(t, ferr)
+		require.Equal(t, want, fp.Fields)
+		require.Equal(t, p.NextLink, fp.NextLink)
+		require.Equal(t, p.Count, fp.Count)
 	})
 }
 

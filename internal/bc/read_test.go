@@ -1,6 +1,7 @@
 package bc_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -85,6 +86,42 @@ func TestListFollowsNextLink(t *testing.T) {
 	err = b.client.List(t.Context(), bc.SetItems, bc.Query{MaxPageSize: 2}, func([]json.RawMessage) error { calls++; return stop })
 	require.ErrorIs(t, err, stop)
 	require.Equal(t, 1, calls)
+}
+
+func TestListFieldsReadsWhatListReads(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	q := bc.Query{MaxPageSize: 3, Filter: "number ge '1'"}
+	var raw []map[string]any
+	err := b.client.List(t.Context(), bc.SetCustomers, q, func(p []json.RawMessage) error {
+		for _, r := range p {
+			dec := json.NewDecoder(bytes.NewReader(r))
+			dec.UseNumber()
+			var f map[string]any
+			require.NoError(t, dec.Decode(&f))
+			raw = append(raw, f)
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	var fields []map[string]any
+	pages := 0
+	err = b.client.ListFields(t.Context(), bc.SetCustomers, q, func(p []map[string]any) error {
+		pages++
+		require.LessOrEqual(t, len(p), 3)
+		fields = append(fields, p...)
+		return nil
+	})
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(fields), 5, "the demo company's customers")
+	require.Equal(t, (len(fields)+2)/3, pages, "the next links are followed")
+	require.Equal(t, raw, fields)
+	require.IsType(t, json.Number(""), fields[0]["creditLimit"], "numbers stay json.Number")
+
+	// A query the service refuses comes back as a typed error, as from List.
+	err = b.client.ListFields(t.Context(), bc.SetCustomers, bc.Query{Filter: "noSuchField eq 1"}, func([]map[string]any) error { return nil })
+	require.ErrorIs(t, err, bc.ErrBadRequest)
+	require.ErrorContains(t, b.client.ListFields(t.Context(), bc.SetCustomers, bc.Query{Top: -1}, nil), "must not be negative")
 }
 
 func TestListModifiedSinceCursor(t *testing.T) {

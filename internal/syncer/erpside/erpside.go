@@ -87,7 +87,7 @@ func (s *Side) Read(ctx context.Context, q syncer.ReadQuery, fn func([]syncer.Re
 	if len(q.Equal) == 0 { // line sets have no lastModifiedDateTime
 		bq.OrderBy = []string{q.Modified}
 	}
-	return s.c.List(ctx, q.Entity, bq, func(page []json.RawMessage) error {
+	return s.c.ListFields(ctx, q.Entity, bq, func(page []map[string]any) error {
 		recs, err := convert(q.Entity, q.Modified, page)
 		if err != nil {
 			return err
@@ -96,15 +96,21 @@ func (s *Side) Read(ctx context.Context, q syncer.ReadQuery, fn func([]syncer.Re
 	})
 }
 
-func convert(entity, modified string, page []json.RawMessage) ([]syncer.Record, error) {
+// decode parses one record's JSON as ListFields does, numbers as json.Number.
+func decode(entity string, raw json.RawMessage) (map[string]any, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var f map[string]any
+	if err := dec.Decode(&f); err != nil {
+		return nil, fmt.Errorf("%s record is not JSON: %w", entity, err)
+	}
+	return f, nil
+}
+
+// convert makes records of fields decoded by ListFields (the maps become their Fields).
+func convert(entity, modified string, page []map[string]any) ([]syncer.Record, error) {
 	out := make([]syncer.Record, 0, len(page))
-	for i, raw := range page {
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.UseNumber()
-		var f map[string]any
-		if err := dec.Decode(&f); err != nil {
-			return nil, fmt.Errorf("%s record %d is not JSON: %w", entity, i+1, err)
-		}
+	for i, f := range page {
 		id, _ := f["id"].(string)
 		if id == "" {
 			return nil, fmt.Errorf("%s record %d has no id", entity, i+1)
@@ -143,7 +149,7 @@ func (s *Side) Get(ctx context.Context, entity, key string, ids []string) ([]syn
 // Find reads the records matching a filter.
 func (s *Side) Find(ctx context.Context, entity, key, filter string) ([]syncer.Record, error) {
 	var out []syncer.Record
-	err := s.c.List(ctx, entity, bc.Query{Filter: filter, MaxPageSize: s.pageSize}, func(page []json.RawMessage) error {
+	err := s.c.ListFields(ctx, entity, bc.Query{Filter: filter, MaxPageSize: s.pageSize}, func(page []map[string]any) error {
 		recs, err := convert(entity, "lastModifiedDateTime", page)
 		out = append(out, recs...)
 		return err
@@ -181,9 +187,11 @@ func (s *Side) Write(ctx context.Context, entity, key string, ops []syncer.Op) (
 			continue
 		}
 		if len(r.Body) > 0 {
-			recs, err := convert(entity, "lastModifiedDateTime", []json.RawMessage{r.Body})
-			if err == nil && len(recs) == 1 {
-				out[i].ID, out[i].ModifiedAt = recs[0].ID, recs[0].ModifiedAt
+			if f, err := decode(entity, r.Body); err == nil {
+				recs, err := convert(entity, "lastModifiedDateTime", []map[string]any{f})
+				if err == nil && len(recs) == 1 {
+					out[i].ID, out[i].ModifiedAt = recs[0].ID, recs[0].ModifiedAt
+				}
 			}
 		}
 	}
