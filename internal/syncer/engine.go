@@ -121,6 +121,25 @@ type RunOptions struct {
 // ErrUnknownMapping is returned when a run names a mapping that does not exist.
 var ErrUnknownMapping = errors.New("unknown mapping")
 
+// Wanted resolves the names a run was asked for (case-insensitively) to
+// the mappings' own names; an empty set means every enabled mapping. A
+// name that matches no mapping is an ErrUnknownMapping naming it.
+func Wanted(all []mapping.TableMapping, names []string) (map[string]bool, error) {
+	want := map[string]bool{}
+	for _, n := range names {
+		found := false
+		for _, m := range all {
+			if strings.EqualFold(m.Name, n) {
+				want[m.Name], found = true, true
+			}
+		}
+		if !found {
+			return nil, fmt.Errorf("mapping %q: %w (see coupler mappings list)", n, ErrUnknownMapping)
+		}
+	}
+	return want, nil
+}
+
 // Run synchronises the named mappings (all enabled ones when none is
 // named) in dependency order and returns one job per mapping run. A
 // failure of one mapping is recorded in its job; the others still run.
@@ -135,17 +154,9 @@ func (e *Engine) Run(ctx context.Context, names []string, ro RunOptions) ([]Job,
 	if err != nil {
 		return nil, err
 	}
-	want := map[string]bool{}
-	for _, n := range names {
-		found := false
-		for _, m := range all {
-			if strings.EqualFold(m.Name, n) {
-				want[m.Name], found = true, true
-			}
-		}
-		if !found {
-			return nil, fmt.Errorf("mapping %q: %w (see coupler mappings list)", n, ErrUnknownMapping)
-		}
+	want, err := Wanted(all, names)
+	if err != nil {
+		return nil, err
 	}
 	if ro.Trigger == "" {
 		ro.Trigger = "manual"

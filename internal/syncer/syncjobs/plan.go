@@ -1,9 +1,6 @@
 package syncjobs
 
 import (
-	"fmt"
-	"strings"
-
 	"github.com/coupler/coupler/internal/mapping"
 	"github.com/coupler/coupler/internal/syncer"
 )
@@ -29,17 +26,9 @@ func plan(all []mapping.TableMapping, names []string) ([]unit, error) {
 	if err != nil {
 		return nil, err
 	}
-	want := map[string]bool{}
-	for _, n := range names {
-		found := false
-		for _, m := range ordered {
-			if strings.EqualFold(m.Name, n) {
-				want[m.Name], found = true, true
-			}
-		}
-		if !found {
-			return nil, fmt.Errorf("mapping %q: %w (see coupler mappings list)", n, syncer.ErrUnknownMapping)
-		}
+	want, err := syncer.Wanted(ordered, names)
+	if err != nil {
+		return nil, err
 	}
 	// unitOf is the unit a mapping of the round runs in.
 	unitOf := map[string]string{}
