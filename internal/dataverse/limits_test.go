@@ -140,7 +140,14 @@ func TestSimBoundedConcurrency(t *testing.T) {
 	ok, throttled := run(2, 3)
 	require.Equal(t, 16, ok)
 	require.LessOrEqual(t, throttled, int64(3))
-	ok, throttled = run(8, 1)
+	// The control needs two of the eight calls to overlap on the service;
+	// on a quiet machine a read can end before the next starts, so give it
+	// a few tries.
+	for range 5 {
+		if ok, throttled = run(8, 1); throttled > 0 {
+			break
+		}
+	}
 	require.Positive(t, throttled)
 	require.Less(t, ok, 16)
 }
