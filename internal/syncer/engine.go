@@ -59,6 +59,10 @@ type Options struct {
 	// coupled). Disabling the connection makes it answer an error, so a
 	// running job finishes its current batch and stops.
 	Hold func(ctx context.Context) error
+	// ChunkRecords, when positive, lets PlanFull divide the full
+	// synchronisation of a table of at least twice as many records into
+	// key ranges of about this many, run as separate jobs (0 = never).
+	ChunkRecords int
 }
 
 // Engine synchronises mappings between the two sides.
@@ -116,6 +120,12 @@ type RunOptions struct {
 	// ERPIDs, when set, synchronises only these ERP records ("sync now"
 	// for one record) instead of reading changes.
 	ERPIDs []string
+	// Chunk, when set, writes only this key range of a full
+	// synchronisation (see RunChunk).
+	Chunk *Chunk
+	// Note is added to the message of each job of the run (the closing
+	// run of a divided full synchronisation sums up its chunks there).
+	Note string
 }
 
 // ErrUnknownMapping is returned when a run names a mapping that does not exist.
@@ -223,6 +233,9 @@ func (e *Engine) runOne(ctx context.Context, m *mapping.TableMapping, ro RunOpti
 		msgs = append(msgs, fmt.Sprintf("%d uncoupled record(s) left alone: the mapping synchronises only coupled records (couple them, or run a full synchronisation)", r.outOfScope))
 	}
 	msgs = append(msgs, r.notes...)
+	if ro.Note != "" {
+		msgs = append(msgs, ro.Note)
+	}
 	job.Message = strings.Join(msgs, "; ")
 	if uerr := e.opts.Store.UpdateJob(context.WithoutCancel(ctx), job); uerr != nil {
 		e.log.Error("could not record the end of a job", "mapping", m.Name, "job", job.ID, "err", uerr)

@@ -60,6 +60,9 @@ func (r *run) progress(n int) {
 }
 
 func (r *run) execute(ctx context.Context, headers []string) error {
+	if r.ro.Chunk != nil {
+		return r.syncChunk(ctx)
+	}
 	if err := r.reconcile(ctx); err != nil {
 		return fmt.Errorf("reconcile interrupted writes: %w", err)
 	}

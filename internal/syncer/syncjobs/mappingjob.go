@@ -50,7 +50,15 @@ func (w *mappingWorker) Work(ctx context.Context, job *river.Job[MappingArgs]) e
 	if err != nil {
 		return err
 	}
-	ran, err := eng.Run(ctx, []string{a.Mapping}, syncer.RunOptions{Full: a.Full, Trigger: a.Trigger})
+	var note string
+	if a.Full {
+		done, n, err := w.divide(ctx, job, eng)
+		if done {
+			return err
+		}
+		note = n
+	}
+	ran, err := eng.Run(ctx, []string{a.Mapping}, syncer.RunOptions{Full: a.Full, Trigger: a.Trigger, Note: note})
 	if errors.Is(err, syncer.ErrUnknownMapping) {
 		return river.JobCancel(err) // deleted since the round began: retrying cannot help
 	}

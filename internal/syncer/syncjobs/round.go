@@ -199,21 +199,8 @@ func (s roundState) names() []string {
 // loadRound reads a round's state from its job's metadata; found is false
 // on the round's first run.
 func loadRound(metadata []byte) (st roundState, found bool, err error) {
-	if len(metadata) == 0 {
-		return st, false, nil
-	}
-	var md map[string]json.RawMessage
-	if err := json.Unmarshal(metadata, &md); err != nil {
-		return st, false, fmt.Errorf("syncjobs: the round's job metadata is not JSON: %w", err)
-	}
-	raw, ok := md[roundKey]
-	if !ok {
-		return st, false, nil
-	}
-	if err := json.Unmarshal(raw, &st); err != nil {
-		return st, false, fmt.Errorf("syncjobs: the round's state in its job metadata: %w", err)
-	}
-	return st, true, nil
+	found, err = loadMeta(metadata, roundKey, &st)
+	return st, found, err
 }
 
 // pause is how long a round that last moved on since ago sleeps.

@@ -89,6 +89,9 @@ func Register(r *jobs.Registry, engine EngineFunc, st syncer.Store, log *slog.Lo
 	if err := jobs.Register(r, &mappingWorker{engine: engine, log: log}); err != nil {
 		return err
 	}
+	if err := jobs.Register(r, &chunkWorker{engine: engine, log: log}); err != nil {
+		return err
+	}
 	if err := r.Queue(Queue, 1); err != nil {
 		return err
 	}
