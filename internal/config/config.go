@@ -44,6 +44,7 @@ type HTTPConfig struct {
 type SyncConfig struct {
 	DefaultInterval time.Duration `toml:"default_interval" env:"COUPLER_SYNC_DEFAULT_INTERVAL" doc:"Schedule of a mapping that names none (Business Central's default is 30 minutes)."`
 	Workers         int           `toml:"workers" env:"COUPLER_SYNC_WORKERS" doc:"Jobs this instance runs at once."`
+	ChunkRecords    int           `toml:"chunk_records" env:"COUPLER_SYNC_CHUNK_RECORDS" doc:"On PostgreSQL, a full synchronisation of a table of at least twice this many records is divided into key-range jobs of about this many, which every instance takes; 0 runs each table as one job. SQLite ignores it."`
 }
 
 // Default returns the configuration used when nothing overrides it.
@@ -59,6 +60,7 @@ func Default() Config {
 		Sync: SyncConfig{
 			DefaultInterval: 30 * time.Minute,
 			Workers:         4,
+			ChunkRecords:    25000,
 		},
 	}
 }
@@ -225,6 +227,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Sync.Workers < 1 || c.Sync.Workers > 100 {
 		return &Error{Key: "sync.workers", Value: strconv.Itoa(c.Sync.Workers), Problem: "must be between 1 and 100"}
+	}
+	if c.Sync.ChunkRecords != 0 && c.Sync.ChunkRecords < 1000 {
+		return &Error{Key: "sync.chunk_records", Value: strconv.Itoa(c.Sync.ChunkRecords), Problem: "must be 0 (off) or at least 1000 (smaller chunks cost more in job round trips than they gain)"}
 	}
 	return nil
 }

@@ -72,6 +72,7 @@ func TestInvalidValuesNameTheKey(t *testing.T) {
 		{"database url", `database_url = "mysql://x"`, nil, "database_url", "postgres://"},
 		{"interval", "[sync]\ndefault_interval = \"10s\"", nil, "sync.default_interval", "at least 1m"},
 		{"workers", "[sync]\nworkers = 0", nil, "sync.workers", "between 1 and 100"},
+		{"chunk records", "[sync]\nchunk_records = 10", nil, "sync.chunk_records", "0 (off) or at least 1000"},
 		{"unknown key", `colour = "blue"`, nil, "colour", "unknown key"},
 		{"env duration", "", map[string]string{"COUPLER_HTTP_SHUTDOWN_TIMEOUT": "soon"}, "COUPLER_HTTP_SHUTDOWN_TIMEOUT", "not a duration"},
 		{"env int", "", map[string]string{"COUPLER_SYNC_WORKERS": "many"}, "COUPLER_SYNC_WORKERS", "not a whole number"},

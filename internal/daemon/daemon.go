@@ -85,6 +85,10 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 		return fmt.Errorf("the API request budgets: %w", err)
 	}
 	d.engines = &engines{st: d.st, box: box, log: d.log, pacers: pacers}
+	if d.st.Dialect() == "postgres" {
+		// Only several instances' workers gain from dividing a table.
+		d.engines.chunks = d.cfg.Sync.ChunkRecords
+	}
 
 	// Features add their workers and schedules to reg here, before the
 	// queue starts (see jobs.Registry).

@@ -28,6 +28,7 @@ type engines struct {
 	box    *secret.Box
 	log    *slog.Logger
 	pacers setup.Pacers // the shared request budgets; nil on SQLite
+	chunks int          // Options.ChunkRecords: 0 on SQLite, where one worker runs every chunk
 
 	mu      sync.Mutex
 	version time.Time // UpdatedAt of the setup the engine was built from
@@ -62,7 +63,7 @@ func (e *engines) get(ctx context.Context) (*syncer.Engine, error) {
 	}
 	eng, err := syncer.New(syncer.Options{
 		Store: syncstore.New(e.st), CRM: crmside.New(crm, 0), ERP: erpside.New(erp, 0), Logger: e.log,
-		Mappings: e.mappings, Hold: setup.Hold(e.st, conn.Name),
+		Mappings: e.mappings, Hold: setup.Hold(e.st, conn.Name), ChunkRecords: e.chunks,
 	})
 	if err != nil {
 		return nil, err

@@ -34,9 +34,18 @@ type syncChild struct {
 	URL   string        `json:"url"`
 }
 
-// Short job timeout and rescue threshold, so that a killed instance's run
-// is rescued within the test; every run here takes a few seconds.
-var syncJobOpts = jobs.Options{JobTimeout: 15 * time.Second, RescueStuckJobsAfter: 16 * time.Second, PollInterval: 100 * time.Millisecond}
+// fullSyncScale is the sandbox's seed scale of the three-instance test:
+// 100,005 customers, 10,020 items, 10 contacts.
+const fullSyncScale = 100_000
+
+// chunkRecords divides the customers into ten chunk jobs.
+const chunkRecords = 10_000
+
+// A job timeout above the longest run here (the closing run of CUSTOMER
+// reads both tables of 100,000: 10–30 s on a busy machine) and a rescue
+// threshold just above it, so that the killed instance's chunk is rescued
+// within the test.
+var syncJobOpts = jobs.Options{JobTimeout: 90 * time.Second, RescueStuckJobsAfter: 91 * time.Second, PollInterval: 100 * time.Millisecond}
 
 // sides are the two API sides of one instance, with its own clients.
 func sides(ctx context.Context, r sandbox.Ready) (syncer.Side, syncer.Side, error) {
@@ -61,7 +70,7 @@ func syncRegistry(ctx context.Context, st store.Store, r sandbox.Ready) (*jobs.R
 		return nil, err
 	}
 	ms := mapping.Defaults()
-	eng, err := syncer.New(syncer.Options{Store: syncstore.New(st), CRM: crm, ERP: erp, Logger: logger(),
+	eng, err := syncer.New(syncer.Options{Store: syncstore.New(st), CRM: crm, ERP: erp, Logger: logger(), ChunkRecords: chunkRecords,
 		Mappings: func(context.Context) ([]mapping.TableMapping, error) { return ms, nil }})
 	if err != nil {
 		return nil, err
@@ -120,24 +129,28 @@ func fullSyncMappings() []string {
 }
 
 // TestThreeInstancesFullSync: three instances (one in its own process) on
-// one PostgreSQL and one sandbox run a full synchronisation as production
-// does: one "sync now" job whose round fans out one River job per mapping,
-// in dependency order; the separate instance is killed with SIGKILL while
-// the big mappings run. Every job ends completed, one per mapping, the work
-// was divided, each mapping started after those it depends on had
-// finished, and every ERP record is in the CRM once with a consistent
-// coupling.
+// one PostgreSQL and one sandbox run a full synchronisation of 100,000
+// customers (and the mappings around them) as production does: one "sync
+// now" job whose round fans out one River job per mapping, in dependency
+// order, and CUSTOMER's job divides the table into ten key-range chunk
+// jobs. The separate instance is killed with SIGKILL while it writes a
+// chunk. Every job ends completed (one per mapping, one per chunk), the
+// three instances shared the chunks, the killed chunk was rescued, each
+// mapping started after those it depends on had finished, and every ERP
+// record is in the CRM once with one coupling.
 func TestThreeInstancesFullSync(t *testing.T) {
 	t.Parallel()
 	if raceEnabled {
-		t.Skip("three instances and a sandbox are too slow under the race detector for the job timeouts used here")
+		t.Skip("three instances and a sandbox of 100,000 records are too slow under the race detector for the job timeouts used here")
 	}
 	url := setup(t)
 	ctx := t.Context()
-	sb, err := sandbox.Start(ctx, sandbox.Options{Seed: "demo", Scale: 1000, Logger: logger()})
+	began := time.Now()
+	sb, err := sandbox.Start(ctx, sandbox.Options{Seed: "demo", Scale: fullSyncScale, Logger: logger()})
 	require.NoError(t, err)
 	defer sb.Close()
 	r := sb.Ready()
+	t.Logf("sandbox seeded with scale %d in %v", fullSyncScale, time.Since(began).Round(100*time.Millisecond))
 
 	obs, err := store.Open(ctx, store.Options{DatabaseURL: url, Logger: logger()})
 	require.NoError(t, err)
@@ -182,52 +195,62 @@ func TestThreeInstancesFullSync(t *testing.T) {
 		qs = append(qs, start(t, url, reg, syncJobOpts).q)
 	}
 
-	began := time.Now()
+	began = time.Now()
 	round, err := qs[0].Insert(ctx, syncjobs.SyncArgs{Mappings: fullSyncMappings(), Full: true, Trigger: "full"}, nil)
 	require.NoError(t, err)
-	// Kill the child while it runs one of the big mappings.
+	// Kill the child while it writes a chunk of CUSTOMER.
 	if !assert.Eventually(t, func() bool {
 		var n int
-		err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM river_job WHERE kind = 'sync-mapping' AND state = 'running'
-			AND (args->>'round')::bigint = $1 AND args->>'mapping' = ANY($2)
-			AND attempted_by[array_length(attempted_by, 1)] = $3`, round, phases[1], childID).Scan(&n)
+		err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM river_job WHERE kind = 'sync-chunk' AND state = 'running'
+			AND args->>'mapping' = $1 AND attempted_by[array_length(attempted_by, 1)] = $2`, mapping.Customer, childID).Scan(&n)
 		return err == nil && n > 0
-	}, 60*time.Second, 10*time.Millisecond) {
-		t.Fatalf("the child instance took none of the big mappings: %s", dumpJobs(t, db))
+	}, 3*time.Minute, 10*time.Millisecond) {
+		t.Fatalf("the child instance took no chunk of %s: %s", mapping.Customer, dumpJobs(t, db))
 	}
-	time.Sleep(100 * time.Millisecond)
+	time.Sleep(500 * time.Millisecond)
 	require.NoError(t, child.Process.Kill())
 	_ = child.Wait()
-	t.Log("child instance killed")
+	t.Logf("child instance killed %v after the round began", time.Since(began).Round(100*time.Millisecond))
 	require.Eventually(t, func() bool {
 		var state string
 		err := db.QueryRowContext(ctx, `SELECT state FROM river_job WHERE id = $1`, round).Scan(&state)
 		return err == nil && state == "completed"
-	}, 3*time.Minute, 200*time.Millisecond, "the round did not complete")
+	}, 8*time.Minute, 200*time.Millisecond, "the round did not complete")
 	t.Logf("full synchronisation done in %v", time.Since(began).Round(100*time.Millisecond))
 
-	// Every job accounted for: one per mapping, each completed.
+	// Every job accounted for: one per mapping and one per chunk, each
+	// completed.
 	var all []int64
-	rows, err := db.QueryContext(ctx, `SELECT id, args->>'mapping', state FROM river_job WHERE kind = 'sync-mapping' AND (args->>'round')::bigint = $1`, round)
+	rows, err := db.QueryContext(ctx, `SELECT id, kind, args->>'mapping', state FROM river_job
+		WHERE (kind = 'sync-mapping' AND (args->>'round')::bigint = $1)
+		   OR (kind = 'sync-chunk' AND (args->>'coordinator')::bigint IN (SELECT id FROM river_job WHERE kind = 'sync-mapping' AND (args->>'round')::bigint = $1))`, round)
 	require.NoError(t, err)
 	perMapping := map[string]int{}
+	chunks := 0
 	for rows.Next() {
 		var (
-			id       int64
-			m, state string
+			id             int64
+			kind, m, state string
 		)
-		require.NoError(t, rows.Scan(&id, &m, &state))
-		require.Equal(t, "completed", state, "the job of %s", m)
-		perMapping[m]++
+		require.NoError(t, rows.Scan(&id, &kind, &m, &state))
+		require.Equal(t, "completed", state, "the %s job %d of %s", kind, id, m)
+		if kind == "sync-chunk" {
+			require.Equal(t, mapping.Customer, m, "only the big table is divided")
+			chunks++
+		} else {
+			perMapping[m]++
+		}
 		all = append(all, id)
 	}
 	require.NoError(t, rows.Err())
 	for _, m := range fullSyncMappings() {
 		require.Equal(t, 1, perMapping[m], "one job of %s in the round", m)
 	}
-	require.Len(t, all, len(fullSyncMappings()))
+	require.Equal(t, 10, chunks, "100,005 customers in chunks of 10,000")
+	require.Len(t, all, len(fullSyncMappings())+chunks)
 	// Dependency order: each mapping's run began after the runs of the
-	// mappings it depends on had finished.
+	// mappings it depends on had finished (CUSTOMER's last run is its
+	// closing run, after its chunks).
 	last := map[string]syncer.Job{}
 	for _, m := range fullSyncMappings() {
 		js, err := sst.ListJobs(ctx, m, 1)
@@ -236,6 +259,7 @@ func TestThreeInstancesFullSync(t *testing.T) {
 		require.Equal(t, "full", js[0].Trigger, m)
 		last[m] = js[0]
 	}
+	require.Contains(t, last[mapping.Customer].Message, "closed a full synchronisation divided into 10 chunk job(s)")
 	for _, m := range fullSyncMappings() {
 		tm, ok := mapping.Default(m)
 		require.True(t, ok, m)
@@ -246,32 +270,35 @@ func TestThreeInstancesFullSync(t *testing.T) {
 		}
 	}
 
-	var attempts, instances, rescued int
+	var attempts, instances, chunkInstances, rescued int
 	require.NoError(t, db.QueryRowContext(ctx, `SELECT SUM(attempt),
 		(SELECT COUNT(DISTINCT a) FROM river_job j, unnest(j.attempted_by) a WHERE j.id = ANY($1)),
+		(SELECT COUNT(DISTINCT a) FROM river_job j, unnest(j.attempted_by) a WHERE j.id = ANY($1) AND j.kind = 'sync-chunk'),
 		COUNT(*) FILTER (WHERE errors::text LIKE '%Stuck job rescued%')
-		FROM river_job WHERE id = ANY($1)`, all).Scan(&attempts, &instances, &rescued))
-	t.Logf("%d jobs, %d attempts, %d rescued from the killed instance, worked by %d instances", len(all), attempts, rescued, instances)
-	require.Equal(t, 3, instances, "the work was not divided among the three instances")
+		FROM river_job WHERE id = ANY($1)`, all).Scan(&attempts, &instances, &chunkInstances, &rescued))
+	t.Logf("%d jobs (%d chunks), %d attempts, %d rescued from the killed instance, worked by %d instances, the chunks by %d", len(all), chunks, attempts, rescued, instances, chunkInstances)
+	require.Equal(t, 3, chunkInstances, "the chunks were not divided among the three instances")
 	require.GreaterOrEqual(t, rescued, 1, "the killed instance held no job: the kill proved nothing")
-	rows, err = db.QueryContext(ctx, `SELECT args->>'mapping', attempt, errors::text FROM river_job WHERE id = ANY($1) AND attempt > 1`, all)
+	rows, err = db.QueryContext(ctx, `SELECT kind, args->>'mapping', attempt, errors::text FROM river_job WHERE id = ANY($1) AND attempt > 1`, all)
 	require.NoError(t, err)
 	for rows.Next() {
-		var m, errs string
+		var k, m, errs string
 		var n int
-		require.NoError(t, rows.Scan(&m, &n, &errs))
-		t.Logf("%s: %d attempts: %.300s", m, n, errs)
+		require.NoError(t, rows.Scan(&k, &m, &n, &errs))
+		t.Logf("%s %s: %d attempts: %.300s", k, m, n, errs)
 	}
 	require.NoError(t, rows.Err())
+	logTimeline(t, db, round)
 	var stale int
 	require.NoError(t, db.QueryRowContext(ctx, `SELECT COUNT(*) FROM sync_jobs WHERE status = 'running'`).Scan(&stale))
 	t.Logf("engine job log: %d run(s) still marked running (the killed instance's)", stale)
 	var bad int
-	require.NoError(t, db.QueryRowContext(ctx, `SELECT COUNT(*) FROM river_job WHERE kind IN ('sync', 'sync-mapping') AND state <> 'completed'`).Scan(&bad))
+	require.NoError(t, db.QueryRowContext(ctx, `SELECT COUNT(*) FROM river_job WHERE kind IN ('sync', 'sync-mapping', 'sync-chunk') AND state <> 'completed'`).Scan(&bad))
 	require.Zero(t, bad, "every sync job is completed")
 
 	crm, erp, err := sides(ctx, r)
 	require.NoError(t, err)
+	total := 0
 	for _, c := range []struct{ m, erpSet, erpFilter, crmSet, crmKey string }{
 		{mapping.Customer, "customers", "", "accounts", "accountid"},
 		{mapping.Contact, "contacts", "type eq 'Person'", "contacts", "contactid"},
@@ -285,26 +312,66 @@ func TestThreeInstancesFullSync(t *testing.T) {
 		for _, rec := range crmRecs {
 			crmIDs[rec.ID] = true
 		}
+		couplings := map[string]string{} // ERP id → CRM id
+		rows, err := db.QueryContext(ctx, `SELECT erp_id, crm_id FROM couplings WHERE mapping = $1`, c.m)
+		require.NoError(t, err)
+		for rows.Next() {
+			var e, k string
+			require.NoError(t, rows.Scan(&e, &k))
+			couplings[e] = k
+		}
+		require.NoError(t, rows.Err())
 		seen := map[string]string{}
 		for _, rec := range erpRecs {
-			cp, err := sst.GetCouplingByERP(ctx, c.m, rec.ID)
-			require.NoError(t, err, "%s: ERP %s is not coupled", c.m, rec.ID)
-			require.True(t, crmIDs[cp.CRMID], "%s: coupling of ERP %s points at missing CRM %s", c.m, rec.ID, cp.CRMID)
-			require.Empty(t, seen[cp.CRMID], "%s: CRM %s coupled twice", c.m, cp.CRMID)
-			seen[cp.CRMID] = rec.ID
+			crmID, ok := couplings[rec.ID]
+			require.True(t, ok, "%s: ERP %s is not coupled", c.m, rec.ID)
+			require.True(t, crmIDs[crmID], "%s: coupling of ERP %s points at missing CRM %s", c.m, rec.ID, crmID)
+			require.Empty(t, seen[crmID], "%s: CRM %s coupled twice", c.m, crmID)
+			seen[crmID] = rec.ID
+		}
+		// No second CRM row for an ERP record: a row with the id coupler
+		// would give an ERP record's copy is that record's coupled row.
+		byDeterministic := make(map[string]string, len(erpRecs))
+		for _, e := range erpRecs {
+			byDeterministic[syncer.DeterministicID(c.m, e.ID)] = e.ID
 		}
 		for _, rec := range crmRecs {
-			if _, ok := seen[rec.ID]; ok {
-				continue
-			}
-			for _, e := range erpRecs {
-				require.NotEqual(t, syncer.DeterministicID(c.m, e.ID), rec.ID, "%s: CRM row %s duplicates ERP %s", c.m, rec.ID, e.ID)
+			if e, ok := byDeterministic[rec.ID]; ok {
+				require.Equal(t, rec.ID, couplings[e], "%s: CRM row %s duplicates ERP %s", c.m, rec.ID, e)
 			}
 		}
 		intents, err := sst.ListIntents(ctx, c.m)
 		require.NoError(t, err)
 		require.Empty(t, intents, "%s: no unreconciled write", c.m)
 		t.Logf("%s: %d ERP records, each coupled once", c.m, len(erpRecs))
+		total += len(erpRecs)
+	}
+	require.Greater(t, total, fullSyncScale, "the run covered the 100,000 customers and more")
+}
+
+// logTimeline logs when each job of a round was queued, began its last
+// attempt and finished, in seconds from the round's creation.
+func logTimeline(t *testing.T, db *sql.DB, round int64) {
+	t.Helper()
+	rows, err := db.Query(`SELECT j.kind, COALESCE(j.args->>'mapping', ''), COALESCE(j.args->>'index', ''), j.attempt,
+		EXTRACT(EPOCH FROM j.created_at - r.created_at)::float8, EXTRACT(EPOCH FROM j.attempted_at - r.created_at)::float8,
+		EXTRACT(EPOCH FROM j.finalized_at - r.created_at)::float8
+		FROM river_job j, river_job r WHERE r.id = $1 AND (j.id = r.id OR (j.args->>'round')::bigint = r.id
+		OR (j.args->>'coordinator')::bigint IN (SELECT id FROM river_job WHERE (args->>'round')::bigint = r.id)) ORDER BY j.id`, round)
+	if err != nil {
+		t.Logf("timeline: %v", err)
+		return
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k, m, i string
+		var n int
+		var queued, began, ended sql.NullFloat64
+		if err := rows.Scan(&k, &m, &i, &n, &queued, &began, &ended); err != nil {
+			t.Logf("timeline: %v", err)
+			return
+		}
+		t.Logf("timeline: %-12s %-16s %2s attempt %d: queued %6.1f s, last began %6.1f s, ended %6.1f s", k, m, i, n, queued.Float64, began.Float64, ended.Float64)
 	}
 }
 
