@@ -138,7 +138,7 @@ func (e *Engine) PlanFull(ctx context.Context, name string) (FullPlan, error) {
 		sorted = append(sorted, c)
 	}
 	slices.Sort(sorted)
-	var cuts []string // lower bounds of the chunks after the first
+	var cuts []string                                   // lower bounds of the chunks after the first
 	for i := size; i+size/2 <= len(sorted); i += size { // a short tail joins the last chunk
 		if c := sorted[i]; c != "" && (len(cuts) == 0 || c != cuts[len(cuts)-1]) {
 			cuts = append(cuts, c)
