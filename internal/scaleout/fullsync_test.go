@@ -42,10 +42,10 @@ const fullSyncScale = 100_000
 const chunkRecords = 10_000
 
 // A job timeout above the longest run here (the closing run of CUSTOMER
-// reads both tables of 100,000: 10–30 s on a busy machine) and a rescue
+// reads both tables of 100,000: 14 s on a busy machine) and a rescue
 // threshold just above it, so that the killed instance's chunk is rescued
 // within the test.
-var syncJobOpts = jobs.Options{JobTimeout: 90 * time.Second, RescueStuckJobsAfter: 91 * time.Second, PollInterval: 100 * time.Millisecond}
+var syncJobOpts = jobs.Options{JobTimeout: 45 * time.Second, RescueStuckJobsAfter: 46 * time.Second, PollInterval: 100 * time.Millisecond}
 
 // sides are the two API sides of one instance, with its own clients.
 func sides(ctx context.Context, r sandbox.Ready) (syncer.Side, syncer.Side, error) {

@@ -3,6 +3,7 @@ package scaleout_test
 import (
 	"context"
 	"database/sql"
+	"flag"
 	"fmt"
 	"testing"
 	"time"
@@ -25,8 +26,14 @@ import (
 	"github.com/coupler/coupler/internal/syncer/syncstore"
 )
 
-// speedupScale is the sandbox's seed scale: 1,005 customers, 120 items.
-const speedupScale = 1000
+// The sandbox's seed scale (customers; a tenth as many items) and the
+// chunk size of the instances' engines: by default 30,005 customers in
+// six chunk jobs. -scaleout.scale=1000 gives the figures of the fan-out by
+// mapping alone (no table reaches two chunks).
+var (
+	speedupScale  = flag.Int("scaleout.scale", 30000, "sandbox seed scale of BenchmarkFullSyncInstances")
+	speedupChunks = flag.Int("scaleout.chunk", 5000, "records per chunk job in BenchmarkFullSyncInstances (0: one job per table)")
+)
 
 // Longer than any run here, so that no job is rescued mid-measurement.
 var speedupJobOpts = jobs.Options{JobTimeout: 5 * time.Minute, RescueStuckJobsAfter: 6 * time.Minute, PollInterval: 100 * time.Millisecond}
@@ -69,7 +76,7 @@ func syncInstance(tb testing.TB, url, dataDir, budget string) (*jobs.Queue, *dat
 	erp, err := connsetup.DialERP(ctx, conn, box, opts)
 	require.NoError(tb, err)
 	ms := mapping.Defaults()
-	eng, err := syncer.New(syncer.Options{Store: syncstore.New(st), CRM: crmside.New(crm, 0), ERP: erpside.New(erp, 0), Logger: logger(),
+	eng, err := syncer.New(syncer.Options{Store: syncstore.New(st), CRM: crmside.New(crm, 0), ERP: erpside.New(erp, 0), Logger: logger(), ChunkRecords: *speedupChunks,
 		Mappings: func(context.Context) ([]mapping.TableMapping, error) { return ms, nil }})
 	require.NoError(tb, err)
 	reg := jobs.NewRegistry()
@@ -85,7 +92,7 @@ func fullSyncWithInstances(b *testing.B, n int, budget string) time.Duration {
 	b.Helper()
 	ctx := b.Context()
 	url := setup(b)
-	so := sandbox.Options{Seed: "demo", Scale: speedupScale, Logger: logger()}
+	so := sandbox.Options{Seed: "demo", Scale: *speedupScale, Logger: logger()}
 	if budget == "shared" {
 		so.Limits = []string{sandbox.LimitsDataverse, sandbox.LimitsBC}
 	}
@@ -129,20 +136,22 @@ func fullSyncWithInstances(b *testing.B, n int, budget string) time.Duration {
 
 	var failed, instances int
 	require.NoError(b, db.QueryRowContext(ctx, `SELECT COUNT(*) FROM sync_jobs WHERE status = 'failed'`).Scan(&failed))
-	require.NoError(b, db.QueryRowContext(ctx, `SELECT COUNT(DISTINCT a) FROM river_job j, unnest(j.attempted_by) a WHERE j.kind = 'sync-mapping'`).Scan(&instances))
+	require.NoError(b, db.QueryRowContext(ctx, `SELECT COUNT(DISTINCT a) FROM river_job j, unnest(j.attempted_by) a WHERE j.kind IN ('sync-mapping', 'sync-chunk')`).Scan(&instances))
 	require.Zero(b, failed, "a mapping failed")
 	var throttled, queued int64
 	if st := sb.Stats(); st.CRM.Limits != nil {
 		throttled = st.CRM.Limits.Throttled + st.ERP.Limits.Throttled
 		queued = st.ERP.Limits.Queued // BC: over 5 in flight per user
 	}
-	// The longest single mapping bounds what more instances can gain: one
-	// table is one job.
+	// The longest single run bounds what more instances can gain: a chunk,
+	// or a table that is not divided, or the closing run of a divided one.
 	var longest string
 	var longestSec, sumSec float64
 	require.NoError(b, db.QueryRowContext(ctx, `SELECT mapping, EXTRACT(EPOCH FROM finished_at - started_at)::float8,
 		(SELECT EXTRACT(EPOCH FROM SUM(finished_at - started_at))::float8 FROM sync_jobs WHERE job_trigger = 'full')
 		FROM sync_jobs WHERE job_trigger = 'full' ORDER BY finished_at - started_at DESC LIMIT 1`).Scan(&longest, &longestSec, &sumSec))
+	var chunks int
+	require.NoError(b, db.QueryRowContext(ctx, `SELECT COUNT(*) FROM river_job WHERE kind = 'sync-chunk'`).Scan(&chunks))
 	var crmRequests, erpRequests int64
 	for _, c := range crms {
 		crmRequests += c.Stats().Total()
@@ -150,18 +159,19 @@ func fullSyncWithInstances(b *testing.B, n int, budget string) time.Duration {
 	for _, c := range erps {
 		erpRequests += c.Stats().Requests
 	}
-	b.Logf("%d instance(s), budget %s: full synchronisation in %v, sync jobs worked by %d instance(s), the mappings' runs %.2fs in all, the longest %s %.2fs; %d Dataverse and %d BC requests, %d throttled, %d queued by BC",
-		n, budget, took.Round(10*time.Millisecond), instances, sumSec, longest, longestSec, crmRequests, erpRequests, throttled, queued)
+	b.Logf("%d instance(s), budget %s: full synchronisation in %v, sync jobs (%d chunks) worked by %d instance(s), the runs %.2fs in all, the longest %s %.2fs; %d Dataverse and %d BC requests, %d throttled, %d queued by BC",
+		n, budget, took.Round(10*time.Millisecond), chunks, instances, sumSec, longest, longestSec, crmRequests, erpRequests, throttled, queued)
 	return took
 }
 
 // BenchmarkFullSyncInstances measures one full synchronisation (sandbox
-// seed "demo" at scale 1,000) run by one, two and three instances on one
+// seed "demo" at -scaleout.scale, CUSTOMER divided into chunk jobs of
+// -scaleout.chunk records) run by one, two and three instances on one
 // PostgreSQL, each instance with its own clients dialled as the daemon
 // dials them; "shared" is coupler's per-user budget against the services'
 // real limits, "unlimited" the ceiling without them. Bounded: run it with
-// -benchtime=1x (one full synchronisation per sub-benchmark, about a
-// minute in all), loopback only:
+// -benchtime=1x (one full synchronisation per sub-benchmark, a few
+// minutes in all at the default scale), loopback only:
 //
 //	COUPLER_TEST_DATABASE_URL=postgres://… go test -run '^$' -bench FullSyncInstances -benchtime=1x ./internal/scaleout
 func BenchmarkFullSyncInstances(b *testing.B) {

@@ -83,7 +83,7 @@ func TestLiveChunkedFullSync(t *testing.T) {
 	require.Zero(t, counts.Failed)
 	require.Equal(t, plan.Records-5, counts.Inserted, "each chunk created its uncoupled customers; the held ones wait")
 
-	jobs, err := eng.Run(ctx, []string{mapping.Customer}, syncer.RunOptions{Full: true, Note: "after the chunks"})
+	jobs, err := eng.Run(ctx, []string{mapping.Customer}, syncer.RunOptions{Full: true, Closing: true, Note: "after the chunks"})
 	require.NoError(t, err)
 	require.Len(t, jobs, 1)
 	closing := jobs[0]

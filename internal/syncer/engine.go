@@ -123,6 +123,11 @@ type RunOptions struct {
 	// Chunk, when set, writes only this key range of a full
 	// synchronisation (see RunChunk).
 	Chunk *Chunk
+	// Closing marks the closing run of a divided full synchronisation
+	// (see PlanFull): the plan coupled by match fields already, so the run
+	// does not match again, and it leaves coupler's own writes (the
+	// chunks') out of its CRM read as an incremental run does.
+	Closing bool
 	// Note is added to the message of each job of the run (the closing
 	// run of a divided full synchronisation sums up its chunks there).
 	Note string

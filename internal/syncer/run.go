@@ -141,7 +141,7 @@ func (r *run) syncTable(ctx context.Context) error {
 	// A full run couples by match fields first; it indexes the match keys
 	// of the CRM rows it reads anyway instead of reading the CRM table
 	// twice, and keeps no copy of the rows for it.
-	matchFirst := r.ro.Full && len(m.MatchFields()) > 0
+	matchFirst := r.ro.Full && !r.ro.Closing && len(m.MatchFields()) > 0
 	var crmIdx *matchIndex
 	if m.Direction.FromCRMAllowed() {
 		since, err := r.cursor(ctx, SideCRM)
@@ -159,10 +159,10 @@ func (r *run) syncTable(ctx context.Context) error {
 		// latest own write of an earlier run: that write was done before
 		// this read began, in the CRM's clock, so every change someone
 		// else made before it is returned by this read (the overlap window
-		// covers late commits as before). A full run reads every row: the
-		// match index needs coupler's rows too.
+		// covers late commits as before). A full run that matches reads
+		// every row: the match index needs coupler's rows too.
 		echoMark := r.e.echoMark(m.Name)
-		if !r.ro.Full {
+		if !matchFirst {
 			q.SkipModifiedBy = self
 		}
 		if matchFirst {

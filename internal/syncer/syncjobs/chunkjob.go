@@ -129,7 +129,9 @@ func (w *mappingWorker) divide(ctx context.Context, job *river.Job[MappingArgs],
 	)
 	for _, row := range rows {
 		if !jobs.Finished(row.State) {
-			return true, "", snoozeWith(ctx, st, pause(time.Since(st.Planned)))
+			// At most half a second: the table's closing run and the
+			// mappings after it wait for this wake-up.
+			return true, "", snoozeWith(ctx, st, min(pause(time.Since(st.Planned)), 500*time.Millisecond))
 		}
 		var c syncer.Counts
 		if ok, err := loadMeta(row.Metadata, chunkKey, &c); err != nil || !ok || row.State != rivertype.JobStateCompleted {

@@ -50,15 +50,15 @@ func (w *mappingWorker) Work(ctx context.Context, job *river.Job[MappingArgs]) e
 	if err != nil {
 		return err
 	}
-	var note string
+	ro := syncer.RunOptions{Full: a.Full, Trigger: a.Trigger}
 	if a.Full {
-		done, n, err := w.divide(ctx, job, eng)
+		done, note, err := w.divide(ctx, job, eng)
 		if done {
 			return err
 		}
-		note = n
+		ro.Note, ro.Closing = note, note != ""
 	}
-	ran, err := eng.Run(ctx, []string{a.Mapping}, syncer.RunOptions{Full: a.Full, Trigger: a.Trigger, Note: note})
+	ran, err := eng.Run(ctx, []string{a.Mapping}, ro)
 	if errors.Is(err, syncer.ErrUnknownMapping) {
 		return river.JobCancel(err) // deleted since the round began: retrying cannot help
 	}
