@@ -51,6 +51,9 @@ type Options struct {
 	// it elsewhere (default JobTimeout + 10 minutes; it must exceed
 	// JobTimeout, or live jobs would be run twice).
 	RescueStuckJobsAfter time.Duration
+	// RetryPolicy says when a failed job runs again (nil: River's default,
+	// attempt⁴ seconds); tests shorten it to reach a job's last attempt.
+	RetryPolicy river.ClientRetryPolicy
 }
 
 // DefaultJobTimeout bounds one job: a 1,000,000-record full
@@ -113,6 +116,7 @@ func New(ctx context.Context, st store.Store, opts Options) (*Queue, error) {
 		FetchCooldown:        min(cmp.Or(opts.PollInterval, time.Second), river.FetchCooldownDefault),
 		JobTimeout:           timeout,
 		RescueStuckJobsAfter: rescue,
+		RetryPolicy:          opts.RetryPolicy,
 	}
 	q := &Queue{log: log}
 	var err error

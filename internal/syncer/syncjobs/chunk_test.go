@@ -3,12 +3,14 @@ package syncjobs_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"log/slog"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/oauth2/clientcredentials"
 
@@ -123,4 +125,87 @@ func TestFullSyncDividedIntoChunkJobs(t *testing.T) {
 			require.Equal(t, coupled, distinct, "no account coupled twice")
 		})
 	}
+}
+
+// quickRetry retries a failed job after 10 ms, so that a test reaches a
+// job's last attempt at once.
+type quickRetry struct{}
+
+func (quickRetry) NextRetry(*rivertype.JobRow) time.Time { return time.Now().Add(10 * time.Millisecond) }
+
+// refusingFirstRange fails every read of the first key range of a divided
+// full synchronisation (the only range with an upper bound alone).
+type refusingFirstRange struct{ syncer.Side }
+
+func (s refusingFirstRange) Read(ctx context.Context, q syncer.ReadQuery, fn func([]syncer.Record) error) error {
+	if strings.HasPrefix(q.Filter, "number lt ") {
+		return errors.New("the ERP refuses to list this range")
+	}
+	return s.Side.Read(ctx, q, fn)
+}
+
+// TestFailedChunkIsWrittenByTheClosingRun: a chunk whose every attempt
+// fails is discarded by River; the closing run, a full run, writes its
+// customers, says that the chunk did not finish, and every customer ends
+// coupled once.
+func TestFailedChunkIsWrittenByTheClosingRun(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	log := slog.New(slog.DiscardHandler)
+	sb, err := sandbox.Start(ctx, sandbox.Options{Seed: "demo", Scale: 1500, Logger: log})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = sb.Close() })
+	db, err := store.Open(ctx, store.Options{DataDir: t.TempDir(), Logger: log})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	r := sb.Ready()
+	cc := clientcredentials.Config{ClientID: r.CRMClientID, ClientSecret: r.CRMClientSecret, TokenURL: r.TokenURL, Scopes: []string{r.CRMScope}}
+	dv, err := dataverse.New(ctx, dataverse.Config{URL: r.CRMURL, TokenSource: cc.TokenSource(ctx), Logger: log})
+	require.NoError(t, err)
+	erpc, err := bc.New(bc.Config{APIURL: r.ERPURL, CompanyID: r.ERPCompanyID, Logger: log,
+		OAuth: &bc.OAuth{ClientID: r.ERPClientID, ClientSecret: r.ERPClientSecret, TokenURL: r.TokenURL, Scopes: []string{r.ERPScope}}})
+	require.NoError(t, err)
+	erp := erpside.New(erpc, 0)
+	st := syncstore.New(db)
+	ms := mapping.Defaults()
+	eng, err := syncer.New(syncer.Options{Store: st, CRM: crmside.New(dv, 0), ERP: refusingFirstRange{erp}, Logger: log, ChunkRecords: 300,
+		Mappings: func(context.Context) ([]mapping.TableMapping, error) { return ms, nil }})
+	require.NoError(t, err)
+	reg := jobs.NewRegistry()
+	require.NoError(t, syncjobs.Register(reg, func(context.Context) (*syncer.Engine, error) { return eng, nil }, st, log))
+	q, err := jobs.New(ctx, db, jobs.Options{Logger: log, Registry: reg, PollInterval: 50 * time.Millisecond, RetryPolicy: quickRetry{}})
+	require.NoError(t, err)
+	require.NoError(t, q.Start(ctx))
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		_ = q.Stop(ctx)
+	})
+	sdb := db.(interface{ SQLDB() *sql.DB }).SQLDB()
+	round, err := q.Insert(ctx, syncjobs.SyncArgs{Mappings: []string{mapping.Salespeople, mapping.Currency, mapping.PaymentTerms, mapping.ShipmentMethod, mapping.Customer}, Full: true, Trigger: "full"}, nil)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		var state string
+		return sdb.QueryRowContext(ctx, `SELECT state FROM river_job WHERE id = `+strconv.FormatInt(round, 10)).Scan(&state) == nil && state == "completed"
+	}, 2*time.Minute, 100*time.Millisecond, "the round did not complete")
+
+	var discarded, attempts int
+	require.NoError(t, sdb.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(MAX(attempt), 0) FROM river_job WHERE kind = 'sync-chunk' AND state = 'discarded'`).Scan(&discarded, &attempts))
+	require.Equal(t, 1, discarded, "the first range's chunk failed every attempt")
+	require.Equal(t, 3, attempts)
+	js, err := st.ListJobs(ctx, mapping.Customer, 1)
+	require.NoError(t, err)
+	require.Len(t, js, 1)
+	closing := js[0]
+	require.Equal(t, "succeeded", closing.Status, closing.Message)
+	require.Contains(t, closing.Message, "chunks that did not finish")
+	require.Contains(t, closing.Message, "this run wrote their records")
+	require.Positive(t, closing.Counts.Inserted, "the closing run created the failed range's accounts")
+
+	customers, err := erp.Find(ctx, "customers", "id", "")
+	require.NoError(t, err)
+	var coupled, distinct int
+	require.NoError(t, sdb.QueryRowContext(ctx, `SELECT COUNT(*), COUNT(DISTINCT crm_id) FROM couplings WHERE mapping = '`+mapping.Customer+`'`).Scan(&coupled, &distinct))
+	require.Equal(t, len(customers), coupled, "every customer coupled, the failed range's too")
+	require.Equal(t, coupled, distinct)
 }
