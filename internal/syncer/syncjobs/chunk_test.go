@@ -131,7 +131,9 @@ func TestFullSyncDividedIntoChunkJobs(t *testing.T) {
 // job's last attempt at once.
 type quickRetry struct{}
 
-func (quickRetry) NextRetry(*rivertype.JobRow) time.Time { return time.Now().Add(10 * time.Millisecond) }
+func (quickRetry) NextRetry(*rivertype.JobRow) time.Time {
+	return time.Now().Add(10 * time.Millisecond)
+}
 
 // refusingFirstRange fails every read of the first key range of a divided
 // full synchronisation (the only range with an upper bound alone).
