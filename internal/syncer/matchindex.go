@@ -48,9 +48,13 @@ func (ix *matchIndex) empty() bool {
 	return true
 }
 
-// addCRM indexes the uncoupled records of a page of CRM rows.
-func (ix *matchIndex) addCRM(ctx context.Context, page []Record) error {
+// addCRM indexes the uncoupled records of a page of CRM rows; free, when
+// not nil, is told each of them too.
+func (ix *matchIndex) addCRM(ctx context.Context, page []Record, free func(Record)) error {
 	return ix.free(ctx, SideCRM, page, func(rec Record) {
+		if free != nil {
+			free(rec)
+		}
 		for g, group := range ix.groups {
 			k, ok := matchKey(group, rec.Fields, false)
 			if !ok {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -168,9 +169,22 @@ func (r *run) syncTable(ctx context.Context) error {
 		if matchFirst {
 			crmIdx = newMatchIndex(r.e.opts.Store, m.Name, m.MatchFields())
 		}
+		// When only coupled records are synchronised, an uncoupled row read
+		// here matters only if matching couples it: its fields are let go
+		// at once and read again for the few pairs matching finds (a full
+		// run over a CRM table of 1,000,000 uncoupled rows held them all).
+		light := matchFirst && m.OnlyCoupled
 		err = r.e.opts.CRM.Read(ctx, q, func(page []Record) error {
+			var free map[string]bool
 			if crmIdx != nil {
-				if err := crmIdx.addCRM(ctx, page); err != nil {
+				if light {
+					free = make(map[string]bool, len(page))
+				}
+				if err := crmIdx.addCRM(ctx, page, func(rec Record) {
+					if free != nil {
+						free[rec.ID] = true
+					}
+				}); err != nil {
 					return err
 				}
 			}
@@ -180,6 +194,9 @@ func (r *run) syncTable(ctx context.Context) error {
 				}
 				if self != "" && rec.ModifiedBy == self {
 					continue // coupler's own write: not a change to bring back
+				}
+				if free[rec.ID] {
+					rec.Fields = nil // see light
 				}
 				crmChanged[rec.ID] = rec
 			}
@@ -201,6 +218,9 @@ func (r *run) syncTable(ctx context.Context) error {
 	if m.Direction.FromCRMAllowed() {
 		var err error
 		if crmChanged, err = r.dropOutOfScope(ctx, crmChanged); err != nil {
+			return err
+		}
+		if err := r.reread(ctx, crmChanged); err != nil {
 			return err
 		}
 	}
@@ -254,6 +274,37 @@ func (r *run) syncTable(ctx context.Context) error {
 		}
 	}
 	r.e.setEchoMark(m.Name, r.crmWrote)
+	return nil
+}
+
+// reread reads again the CRM rows whose fields the read let go (see
+// light in syncTable) and that matching has coupled since.
+func (r *run) reread(ctx context.Context, crmChanged map[string]Record) error {
+	var ids []string
+	for id, rec := range crmChanged {
+		if rec.Fields == nil {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	slices.Sort(ids)
+	m := r.m
+	recs, err := r.e.opts.CRM.Get(ctx, m.CRMEntitySet, m.CRMKey, ids)
+	if err != nil {
+		return fmt.Errorf("read again the %d CRM %s matching coupled: %w", len(ids), m.CRMEntitySet, err)
+	}
+	for _, rec := range recs {
+		if _, ok := crmChanged[rec.ID]; ok {
+			crmChanged[rec.ID] = rec
+		}
+	}
+	for _, id := range ids {
+		if crmChanged[id].Fields == nil {
+			delete(crmChanged, id) // deleted since: the ERP side settles the coupling
+		}
+	}
 	return nil
 }
 
