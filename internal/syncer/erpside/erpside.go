@@ -26,8 +26,19 @@ type Side struct {
 	pageSize int
 }
 
-// New returns the ERP side over a BC client; pageSize 0 = BC's 20,000.
-func New(c *bc.Client, pageSize int) *Side { return &Side{c: c, pageSize: pageSize} }
+// DefaultPageSize is the ERP records per page when New is given 0. BC
+// serves up to 20,000, but the engine decodes, transforms and writes a
+// page before it reads the next: at 20,000 a page held about 100 MB of the
+// run's working set at once.
+const DefaultPageSize = 5000
+
+// New returns the ERP side over a BC client; pageSize 0 = DefaultPageSize.
+func New(c *bc.Client, pageSize int) *Side {
+	if pageSize <= 0 {
+		pageSize = DefaultPageSize
+	}
+	return &Side{c: c, pageSize: pageSize}
+}
 
 var _ syncer.Side = (*Side)(nil)
 
