@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -138,6 +137,7 @@ func (r *run) markSeen(key string) bool {
 func (r *run) syncTable(ctx context.Context) error {
 	m := r.m
 	crmChanged := map[string]Record{}
+	free := map[string]bool{} // uncoupled CRM rows read, when only their ids are kept
 	var crmMax time.Time
 	// A full run couples by match fields first; it indexes the match keys
 	// of the CRM rows it reads anyway instead of reading the CRM table
@@ -175,14 +175,14 @@ func (r *run) syncTable(ctx context.Context) error {
 		// run over a CRM table of 1,000,000 uncoupled rows held them all).
 		light := matchFirst && m.OnlyCoupled
 		err = r.e.opts.CRM.Read(ctx, q, func(page []Record) error {
-			var free map[string]bool
+			var pageFree map[string]bool
 			if crmIdx != nil {
 				if light {
-					free = make(map[string]bool, len(page))
+					pageFree = make(map[string]bool, len(page))
 				}
 				if err := crmIdx.addCRM(ctx, page, func(rec Record) {
-					if free != nil {
-						free[rec.ID] = true
+					if pageFree != nil {
+						pageFree[rec.ID] = true
 					}
 				}); err != nil {
 					return err
@@ -195,8 +195,9 @@ func (r *run) syncTable(ctx context.Context) error {
 				if self != "" && rec.ModifiedBy == self {
 					continue // coupler's own write: not a change to bring back
 				}
-				if free[rec.ID] {
-					rec.Fields = nil // see light
+				if pageFree[rec.ID] {
+					free[rec.ID] = true // its id only: see light
+					continue
 				}
 				crmChanged[rec.ID] = rec
 			}
@@ -217,12 +218,10 @@ func (r *run) syncTable(ctx context.Context) error {
 	}
 	if m.Direction.FromCRMAllowed() {
 		var err error
-		if crmChanged, err = r.dropOutOfScope(ctx, crmChanged); err != nil {
+		if crmChanged, err = r.dropOutOfScope(ctx, crmChanged, free); err != nil {
 			return err
 		}
-		if err := r.reread(ctx, crmChanged); err != nil {
-			return err
-		}
+		free = nil
 	}
 	if m.Direction.ToCRMAllowed() {
 		since, err := r.cursor(ctx, SideERP)
@@ -277,32 +276,25 @@ func (r *run) syncTable(ctx context.Context) error {
 	return nil
 }
 
-// reread reads again the CRM rows whose fields the read let go (see
-// light in syncTable) and that matching has coupled since.
-func (r *run) reread(ctx context.Context, crmChanged map[string]Record) error {
-	var ids []string
-	for id, rec := range crmChanged {
-		if rec.Fields == nil {
-			ids = append(ids, id)
-		}
-	}
+// reread reads the CRM rows of which the read kept only the id (see
+// light in syncTable) and that matching has coupled since, into into.
+// A row deleted since is left out: the ERP side settles its coupling.
+func (r *run) reread(ctx context.Context, ids []string, into map[string]Record) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	slices.Sort(ids)
 	m := r.m
 	recs, err := r.e.opts.CRM.Get(ctx, m.CRMEntitySet, m.CRMKey, ids)
 	if err != nil {
 		return fmt.Errorf("read again the %d CRM %s matching coupled: %w", len(ids), m.CRMEntitySet, err)
 	}
-	for _, rec := range recs {
-		if _, ok := crmChanged[rec.ID]; ok {
-			crmChanged[rec.ID] = rec
-		}
-	}
+	want := make(map[string]bool, len(ids))
 	for _, id := range ids {
-		if crmChanged[id].Fields == nil {
-			delete(crmChanged, id) // deleted since: the ERP side settles the coupling
+		want[id] = true
+	}
+	for _, rec := range recs {
+		if want[rec.ID] {
+			into[rec.ID] = rec
 		}
 	}
 	return nil
@@ -313,16 +305,19 @@ func (r *run) reread(ctx context.Context, crmChanged map[string]Record) error {
 // records only (after match-based coupling, which may couple some): they
 // are counted (skipped or left alone) and marked handled, and the rest is
 // returned. A full run reads every CRM row: the uncoupled ones, often
-// most of the table, are no longer held through the ERP phase.
-func (r *run) dropOutOfScope(ctx context.Context, crmChanged map[string]Record) (map[string]Record, error) {
-	if !r.m.OnlyCoupled || len(crmChanged) == 0 {
+// most of the table, are no longer held through the ERP phase. free are
+// uncoupled rows of which the read kept only the id: those matching has
+// coupled since are read again and returned too.
+func (r *run) dropOutOfScope(ctx context.Context, crmChanged map[string]Record, free map[string]bool) (map[string]Record, error) {
+	if !r.m.OnlyCoupled || len(crmChanged)+len(free) == 0 {
 		return crmChanged, nil
 	}
 	if err := r.loadOpen(ctx); err != nil {
 		return nil, err
 	}
-	ids := sortedKeys(crmChanged)
+	ids := append(sortedKeys(crmChanged), sortedKeys(free)...) // disjoint
 	kept := map[string]Record{}
+	var matched []string // in free, coupled by matching since the read
 	const chunk = 5000
 	for i := 0; i < len(ids); i += chunk {
 		part := ids[i:min(i+chunk, len(ids))]
@@ -337,7 +332,11 @@ func (r *run) dropOutOfScope(ctx context.Context, crmChanged map[string]Record) 
 		n := 0
 		for _, id := range part {
 			if coupled[id] {
-				kept[id] = crmChanged[id]
+				if rec, ok := crmChanged[id]; ok {
+					kept[id] = rec
+				} else {
+					matched = append(matched, id)
+				}
 				continue
 			}
 			if !r.markSeen(SideCRM + ":" + id) {
@@ -353,6 +352,9 @@ func (r *run) dropOutOfScope(ctx context.Context, crmChanged map[string]Record) 
 			r.mu.Unlock()
 		}
 		r.progress(n)
+	}
+	if err := r.reread(ctx, matched, kept); err != nil {
+		return nil, err
 	}
 	return kept, nil
 }
