@@ -284,21 +284,38 @@ func (r *run) reread(ctx context.Context, ids []string, into map[string]Record) 
 		return nil
 	}
 	m := r.m
-	recs, err := r.e.opts.CRM.Get(ctx, m.CRMEntitySet, m.CRMKey, ids)
-	if err != nil {
-		return fmt.Errorf("read again the %d CRM %s matching coupled: %w", len(ids), m.CRMEntitySet, err)
-	}
 	want := make(map[string]bool, len(ids))
 	for _, id := range ids {
 		want[id] = true
 	}
-	for _, rec := range recs {
-		if want[rec.ID] {
-			into[rec.ID] = rec
+	keep := func(page []Record) error {
+		for _, rec := range page {
+			if want[rec.ID] {
+				into[rec.ID] = rec
+			}
 		}
+		return nil
 	}
-	return nil
+	// Get asks for 50 rows a request: when matching coupled much of the
+	// table (a first synchronisation of data both sides already hold),
+	// one more paged read of the table costs fewer requests.
+	if len(ids) > rereadByGet {
+		q := ReadQuery{Entity: m.CRMEntitySet, Key: m.CRMKey, Modified: m.CRMModifiedField(), Filter: m.CRMFilter, Select: crmColumns(m)}
+		if err := r.e.opts.CRM.Read(ctx, q, keep); err != nil {
+			return fmt.Errorf("read again the %d CRM %s matching coupled: %w", len(ids), m.CRMEntitySet, err)
+		}
+		return nil
+	}
+	recs, err := r.e.opts.CRM.Get(ctx, m.CRMEntitySet, m.CRMKey, ids)
+	if err != nil {
+		return fmt.Errorf("read again the %d CRM %s matching coupled: %w", len(ids), m.CRMEntitySet, err)
+	}
+	return keep(recs)
 }
+
+// rereadByGet is how many rows reread fetches by id (40 requests) before
+// it reads the table again instead.
+const rereadByGet = 2000
 
 // dropOutOfScope settles now, as processCRM would at the end, the CRM
 // changes that are not coupled when the mapping synchronises coupled
