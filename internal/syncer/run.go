@@ -229,7 +229,7 @@ func (r *run) syncTable(ctx context.Context) error {
 			return err
 		}
 		q := ReadQuery{Entity: m.ERPEntity, Key: "id", Modified: m.ERPModifiedField(), Filter: m.ERPFilter, Since: since, Select: erpColumns(m)}
-		err = r.e.opts.ERP.Read(ctx, q, func(page []Record) error {
+		err = readAhead(ctx, r.e.opts.ERP, q, func(page []Record) error {
 			if err := r.processERP(ctx, page, crmChanged, false); err != nil {
 				return err
 			}
