@@ -28,6 +28,17 @@ import (
 	"github.com/coupler/coupler/internal/syncer/syncstore"
 )
 
+// quietRuns records a recent run of every default mapping, so that the
+// minute tick (fired as a queue starts) finds nothing due and the test's
+// own round is the only synchronisation.
+func quietRuns(t *testing.T, st syncer.Store) {
+	t.Helper()
+	for _, m := range mapping.Defaults() {
+		_, err := st.CreateJob(t.Context(), syncer.Job{Mapping: m.Name, Trigger: "schedule", Status: "succeeded", StartedAt: time.Now(), FinishedAt: time.Now()})
+		require.NoError(t, err)
+	}
+}
+
 // chunkInstance starts one instance over the sandbox whose engine divides
 // full synchronisations into chunks of size records.
 func chunkInstance(t *testing.T, o store.Options, r sandbox.Ready, size int) (store.Store, *jobs.Queue, syncer.Side) {
@@ -44,6 +55,7 @@ func chunkInstance(t *testing.T, o store.Options, r sandbox.Ready, size int) (st
 	erp, err := bc.New(bc.Config{APIURL: r.ERPURL, CompanyID: r.ERPCompanyID, Logger: log,
 		OAuth: &bc.OAuth{ClientID: r.ERPClientID, ClientSecret: r.ERPClientSecret, TokenURL: r.TokenURL, Scopes: []string{r.ERPScope}}})
 	require.NoError(t, err)
+	quietRuns(t, syncstore.New(db))
 	ms := mapping.Defaults()
 	erpSide := erpside.New(erp, 0)
 	eng, err := syncer.New(syncer.Options{Store: syncstore.New(db), CRM: crmside.New(dv, 0), ERP: erpSide, Logger: log, ChunkRecords: size,
@@ -169,6 +181,7 @@ func TestFailedChunkIsWrittenByTheClosingRun(t *testing.T) {
 	require.NoError(t, err)
 	erp := erpside.New(erpc, 0)
 	st := syncstore.New(db)
+	quietRuns(t, st)
 	ms := mapping.Defaults()
 	eng, err := syncer.New(syncer.Options{Store: st, CRM: crmside.New(dv, 0), ERP: refusingFirstRange{erp}, Logger: log, ChunkRecords: 300,
 		Mappings: func(context.Context) ([]mapping.TableMapping, error) { return ms, nil }})
