@@ -80,7 +80,7 @@ func (e *Engine) PlanFull(ctx context.Context, name string) (FullPlan, error) {
 	if err != nil {
 		return FullPlan{}, fmt.Errorf("load mappings: %w", err)
 	}
-	m, err := e.mapping(ctx, name)
+	m, err := find(all, name)
 	if err != nil {
 		return FullPlan{}, err
 	}
@@ -221,7 +221,7 @@ func (e *Engine) RunChunk(ctx context.Context, name string, ch Chunk, trigger st
 	if err != nil {
 		return Job{}, fmt.Errorf("load mappings: %w", err)
 	}
-	m, err := e.mapping(ctx, name)
+	m, err := find(all, name)
 	if err != nil {
 		return Job{}, err
 	}

@@ -39,6 +39,11 @@ func (e *Engine) mapping(ctx context.Context, name string) (mapping.TableMapping
 	if err != nil {
 		return mapping.TableMapping{}, err
 	}
+	return find(all, name)
+}
+
+// find is the mapping of all named name (case-insensitively).
+func find(all []mapping.TableMapping, name string) (mapping.TableMapping, error) {
 	for _, m := range all {
 		if strings.EqualFold(m.Name, name) {
 			return m, nil

@@ -170,21 +170,20 @@ func (r *run) syncTable(ctx context.Context) error {
 			crmIdx = newMatchIndex(r.e.opts.Store, m.Name, m.MatchFields())
 		}
 		// When only coupled records are synchronised, an uncoupled row read
-		// here matters only if matching couples it: its fields are let go
-		// at once and read again for the few pairs matching finds (a full
+		// here matters only if matching couples it: only its id is kept,
+		// and dropOutOfScope reads again the rows matching couples (a full
 		// run over a CRM table of 1,000,000 uncoupled rows held them all).
-		light := matchFirst && m.OnlyCoupled
-		err = r.e.opts.CRM.Read(ctx, q, func(page []Record) error {
-			var pageFree map[string]bool
-			if crmIdx != nil {
-				if light {
-					pageFree = make(map[string]bool, len(page))
+		var onFree func(Record)
+		if matchFirst && m.OnlyCoupled {
+			onFree = func(rec Record) {
+				if self == "" || rec.ModifiedBy != self {
+					free[rec.ID] = true
 				}
-				if err := crmIdx.addCRM(ctx, page, func(rec Record) {
-					if pageFree != nil {
-						pageFree[rec.ID] = true
-					}
-				}); err != nil {
+			}
+		}
+		err = r.e.opts.CRM.Read(ctx, q, func(page []Record) error {
+			if crmIdx != nil {
+				if err := crmIdx.addCRM(ctx, page, onFree); err != nil {
 					return err
 				}
 			}
@@ -195,9 +194,8 @@ func (r *run) syncTable(ctx context.Context) error {
 				if self != "" && rec.ModifiedBy == self {
 					continue // coupler's own write: not a change to bring back
 				}
-				if pageFree[rec.ID] {
-					free[rec.ID] = true // its id only: see light
-					continue
+				if free[rec.ID] {
+					continue // its id only: see onFree
 				}
 				crmChanged[rec.ID] = rec
 			}
@@ -221,7 +219,7 @@ func (r *run) syncTable(ctx context.Context) error {
 		if crmChanged, err = r.dropOutOfScope(ctx, crmChanged, free); err != nil {
 			return err
 		}
-		free = nil
+		free = nil // the ids go before the ERP phase
 	}
 	if m.Direction.ToCRMAllowed() {
 		since, err := r.cursor(ctx, SideERP)
@@ -277,7 +275,7 @@ func (r *run) syncTable(ctx context.Context) error {
 }
 
 // reread reads the CRM rows of which the read kept only the id (see
-// light in syncTable) and that matching has coupled since, into into.
+// onFree in syncTable) and that matching has coupled since, into into.
 // A row deleted since is left out: the ERP side settles its coupling.
 func (r *run) reread(ctx context.Context, ids []string, into map[string]Record) error {
 	if len(ids) == 0 {

@@ -171,10 +171,10 @@ func (s *Store) GetCouplings(ctx context.Context, mappingName, side string, ids 
 	default:
 		return nil, invalid("get couplings of %s: side %q is neither \"erp\" nor \"crm\"", mappingName, side)
 	}
-	out := []syncer.Coupling{}
 	if s.d.Name == "postgres" {
 		return s.getCouplingsByArray(ctx, mappingName, side, col, ids)
 	}
+	out := []syncer.Coupling{}
 	for start := 0; start < len(ids); start += lookupRows {
 		chunk := ids[start:min(start+lookupRows, len(ids))]
 		q := new(query).sql(`SELECT ` + couplingCols + ` FROM couplings WHERE mapping = `).arg(mappingName).sql(` AND ` + col + ` IN (`)

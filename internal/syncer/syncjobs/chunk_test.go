@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/oauth2/clientcredentials"
@@ -39,9 +40,16 @@ func quietRuns(t *testing.T, st syncer.Store) {
 	}
 }
 
+// chunkOptions change how chunkInstance starts an instance.
+type chunkOptions struct {
+	wrapERP func(syncer.Side) syncer.Side // the engine's ERP side; nil = as dialled
+	retry   river.ClientRetryPolicy       // nil = River's default
+}
+
 // chunkInstance starts one instance over the sandbox whose engine divides
-// full synchronisations into chunks of size records.
-func chunkInstance(t *testing.T, o store.Options, r sandbox.Ready, size int) (store.Store, *jobs.Queue, syncer.Side) {
+// full synchronisations into chunks of size records; it returns the ERP
+// side as dialled, for the test's own reads.
+func chunkInstance(t *testing.T, o store.Options, r sandbox.Ready, size int, co chunkOptions) (store.Store, *jobs.Queue, syncer.Side) {
 	t.Helper()
 	ctx := t.Context()
 	log := slog.New(slog.DiscardHandler)
@@ -58,12 +66,16 @@ func chunkInstance(t *testing.T, o store.Options, r sandbox.Ready, size int) (st
 	quietRuns(t, syncstore.New(db))
 	ms := mapping.Defaults()
 	erpSide := erpside.New(erp, 0)
-	eng, err := syncer.New(syncer.Options{Store: syncstore.New(db), CRM: crmside.New(dv, 0), ERP: erpSide, Logger: log, ChunkRecords: size,
+	engERP := syncer.Side(erpSide)
+	if co.wrapERP != nil {
+		engERP = co.wrapERP(erpSide)
+	}
+	eng, err := syncer.New(syncer.Options{Store: syncstore.New(db), CRM: crmside.New(dv, 0), ERP: engERP, Logger: log, ChunkRecords: size,
 		Mappings: func(context.Context) ([]mapping.TableMapping, error) { return ms, nil }})
 	require.NoError(t, err)
 	reg := jobs.NewRegistry()
 	require.NoError(t, syncjobs.Register(reg, func(context.Context) (*syncer.Engine, error) { return eng, nil }, syncstore.New(db), log))
-	q, err := jobs.New(ctx, db, jobs.Options{Logger: log, Registry: reg, PollInterval: 50 * time.Millisecond})
+	q, err := jobs.New(ctx, db, jobs.Options{Logger: log, Registry: reg, PollInterval: 50 * time.Millisecond, RetryPolicy: co.retry})
 	require.NoError(t, err)
 	require.NoError(t, q.Start(ctx))
 	t.Cleanup(func() {
@@ -72,6 +84,19 @@ func chunkInstance(t *testing.T, o store.Options, r sandbox.Ready, size int) (st
 		_ = q.Stop(ctx)
 	})
 	return db, q, erpSide
+}
+
+// fullCustomerRound queues "sync now, full" of CUSTOMER and the mappings
+// it depends on, and waits for the round to complete.
+func fullCustomerRound(t *testing.T, q *jobs.Queue, sdb *sql.DB) {
+	t.Helper()
+	ms := []string{mapping.Salespeople, mapping.Currency, mapping.PaymentTerms, mapping.ShipmentMethod, mapping.Customer}
+	round, err := q.Insert(t.Context(), syncjobs.SyncArgs{Mappings: ms, Full: true, Trigger: "full"}, nil)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		var state string
+		return sdb.QueryRowContext(t.Context(), `SELECT state FROM river_job WHERE id = `+strconv.FormatInt(round, 10)).Scan(&state) == nil && state == "completed"
+	}, 2*time.Minute, 100*time.Millisecond, "the round did not complete")
 }
 
 // TestFullSyncDividedIntoChunkJobs: "sync now, full" of CUSTOMER over
@@ -97,17 +122,11 @@ func TestFullSyncDividedIntoChunkJobs(t *testing.T) {
 				erp syncer.Side
 			)
 			for range d.instances {
-				db, q, erp = chunkInstance(t, o, sb.Ready(), 300)
+				db, q, erp = chunkInstance(t, o, sb.Ready(), 300, chunkOptions{})
 			}
 			st := syncstore.New(db)
 			sdb := db.(interface{ SQLDB() *sql.DB }).SQLDB()
-			deps := []string{mapping.Salespeople, mapping.Currency, mapping.PaymentTerms, mapping.ShipmentMethod}
-			round, err := q.Insert(ctx, syncjobs.SyncArgs{Mappings: append(deps, mapping.Customer), Full: true, Trigger: "full"}, nil)
-			require.NoError(t, err)
-			require.Eventually(t, func() bool {
-				var state string
-				return sdb.QueryRowContext(ctx, `SELECT state FROM river_job WHERE id = `+strconv.FormatInt(round, 10)).Scan(&state) == nil && state == "completed"
-			}, 2*time.Minute, 100*time.Millisecond, "the round did not complete")
+			fullCustomerRound(t, q, sdb)
 
 			total, completed := riverJobs(t, db, "sync-chunk")
 			require.GreaterOrEqual(t, total, 5, "1,500 customers in chunks of 300")
@@ -169,40 +188,13 @@ func TestFailedChunkIsWrittenByTheClosingRun(t *testing.T) {
 	sb, err := sandbox.Start(ctx, sandbox.Options{Seed: "demo", Scale: 1500, Logger: log})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = sb.Close() })
-	db, err := store.Open(ctx, store.Options{DataDir: t.TempDir(), Logger: log})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = db.Close() })
-	r := sb.Ready()
-	cc := clientcredentials.Config{ClientID: r.CRMClientID, ClientSecret: r.CRMClientSecret, TokenURL: r.TokenURL, Scopes: []string{r.CRMScope}}
-	dv, err := dataverse.New(ctx, dataverse.Config{URL: r.CRMURL, TokenSource: cc.TokenSource(ctx), Logger: log})
-	require.NoError(t, err)
-	erpc, err := bc.New(bc.Config{APIURL: r.ERPURL, CompanyID: r.ERPCompanyID, Logger: log,
-		OAuth: &bc.OAuth{ClientID: r.ERPClientID, ClientSecret: r.ERPClientSecret, TokenURL: r.TokenURL, Scopes: []string{r.ERPScope}}})
-	require.NoError(t, err)
-	erp := erpside.New(erpc, 0)
-	st := syncstore.New(db)
-	quietRuns(t, st)
-	ms := mapping.Defaults()
-	eng, err := syncer.New(syncer.Options{Store: st, CRM: crmside.New(dv, 0), ERP: refusingFirstRange{erp}, Logger: log, ChunkRecords: 300,
-		Mappings: func(context.Context) ([]mapping.TableMapping, error) { return ms, nil }})
-	require.NoError(t, err)
-	reg := jobs.NewRegistry()
-	require.NoError(t, syncjobs.Register(reg, func(context.Context) (*syncer.Engine, error) { return eng, nil }, st, log))
-	q, err := jobs.New(ctx, db, jobs.Options{Logger: log, Registry: reg, PollInterval: 50 * time.Millisecond, RetryPolicy: quickRetry{}})
-	require.NoError(t, err)
-	require.NoError(t, q.Start(ctx))
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		_ = q.Stop(ctx)
+	db, q, erp := chunkInstance(t, store.Options{DataDir: t.TempDir()}, sb.Ready(), 300, chunkOptions{
+		wrapERP: func(s syncer.Side) syncer.Side { return refusingFirstRange{s} },
+		retry:   quickRetry{},
 	})
+	st := syncstore.New(db)
 	sdb := db.(interface{ SQLDB() *sql.DB }).SQLDB()
-	round, err := q.Insert(ctx, syncjobs.SyncArgs{Mappings: []string{mapping.Salespeople, mapping.Currency, mapping.PaymentTerms, mapping.ShipmentMethod, mapping.Customer}, Full: true, Trigger: "full"}, nil)
-	require.NoError(t, err)
-	require.Eventually(t, func() bool {
-		var state string
-		return sdb.QueryRowContext(ctx, `SELECT state FROM river_job WHERE id = `+strconv.FormatInt(round, 10)).Scan(&state) == nil && state == "completed"
-	}, 2*time.Minute, 100*time.Millisecond, "the round did not complete")
+	fullCustomerRound(t, q, sdb)
 
 	var discarded, attempts int
 	require.NoError(t, sdb.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(MAX(attempt), 0) FROM river_job WHERE kind = 'sync-chunk' AND state = 'discarded'`).Scan(&discarded, &attempts))
