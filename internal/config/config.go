@@ -132,7 +132,7 @@ func loadFile(cfg *Config, path string, explicit bool) error {
 	if err != nil {
 		var perr toml.ParseError
 		if errors.As(err, &perr) {
-			return fmt.Errorf("configuration file %s: %s", path, perr.ErrorWithPosition())
+			return fmt.Errorf("configuration file %s: %s", path, parseMessage(perr, string(data)))
 		}
 		return fmt.Errorf("configuration file %s: %w", path, err)
 	}
@@ -140,6 +140,18 @@ func loadFile(cfg *Config, path string, explicit bool) error {
 		return &Error{Key: und[0].String(), Problem: fmt.Sprintf("unknown key in %s; known keys: %s", path, strings.Join(Keys(), ", "))}
 	}
 	return nil
+}
+
+// parseMessage is the TOML error with the lines around it when the
+// library knows where it is. For some inputs it reports line 0 (an
+// unterminated string ending in a backslash: `"\`), on which its
+// ErrorWithPosition panics; the message alone is given then.
+func parseMessage(perr toml.ParseError, input string) string {
+	p := perr.Position
+	if p.Line < 1 || p.Line > strings.Count(input, "\n")+1 || p.Col < 1 {
+		return perr.Error()
+	}
+	return perr.ErrorWithPosition()
 }
 
 // applyEnv overrides fields from their env tag.

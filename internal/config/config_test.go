@@ -115,6 +115,19 @@ func TestSyntaxErrorShowsPosition(t *testing.T) {
 	require.Contains(t, err.Error(), "line 1")
 }
 
+// TestSyntaxErrorWithoutPosition: for an unterminated string ending in a
+// backslash the TOML library reports line 0, and its positioned message
+// would panic; the file is refused with the message alone.
+func TestSyntaxErrorWithoutPosition(t *testing.T) {
+	t.Parallel()
+	dir, env := setup(t, nil)
+	writeConfig(t, dir, `"\`)
+	_, err := config.Load("", dir, env)
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "configuration file")
+	require.Contains(t, err.Error(), "toml:")
+}
+
 func TestSettingsListEveryKey(t *testing.T) {
 	t.Parallel()
 	keys := strings.Join(config.Keys(), " ")
