@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -112,7 +113,10 @@ func twoDigits(i int) string { return string(rune('0'+i/10)) + string(rune('0'+i
 func TestSimBoundedConcurrency(t *testing.T) {
 	t.Parallel()
 	run := func(clientSlots, attempts int) (ok int, throttled int64) {
-		f := setup(t, func(o *dataverse.Options, c *Config) {
+		// Every answer takes at least 100 ms inside its service slot, as
+		// a real service's do: without it a loaded machine running one
+		// goroutine at a time can serve the reads one after another.
+		f := setupWrapped(t, slowAnswers(100*time.Millisecond), func(o *dataverse.Options, c *Config) {
 			o.Limiter = limits.New(limits.Config{Concurrent: 2, Queue: 0, TimeScale: 1}, nil)
 			o.Scale = 3000 // reads of 3,000 rows keep a slot busy for a while
 			c.MaxConcurrent = clientSlots
@@ -140,14 +144,33 @@ func TestSimBoundedConcurrency(t *testing.T) {
 	ok, throttled := run(2, 3)
 	require.Equal(t, 16, ok)
 	require.LessOrEqual(t, throttled, int64(3))
-	// The control needs two of the eight calls to overlap on the service;
-	// on a quiet machine a read can end before the next starts, so give it
-	// a few tries.
-	for range 5 {
-		if ok, throttled = run(8, 1); throttled > 0 {
-			break
-		}
-	}
+	// The control: eight calls held 100 ms each overlap on the service.
+	ok, throttled = run(8, 1)
 	require.Positive(t, throttled)
 	require.Less(t, ok, 16)
 }
+
+// slowAnswers delays the start of every Web API answer by d. The handler is
+// writing when the delay runs, so the request keeps its service slot.
+func slowAnswers(d time.Duration) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasPrefix(r.URL.Path, "/api/data/") {
+				w = &slowWriter{ResponseWriter: w, delay: d}
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+type slowWriter struct {
+	http.ResponseWriter
+	delay time.Duration
+	once  sync.Once
+}
+
+func (s *slowWriter) wait() { s.once.Do(func() { time.Sleep(s.delay) }) }
+
+func (s *slowWriter) WriteHeader(code int) { s.wait(); s.ResponseWriter.WriteHeader(code) }
+
+func (s *slowWriter) Write(b []byte) (int, error) { s.wait(); return s.ResponseWriter.Write(b) }

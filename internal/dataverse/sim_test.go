@@ -29,6 +29,13 @@ type fixture struct {
 
 func setup(t testing.TB, tune ...func(*dataverse.Options, *Config)) *fixture {
 	t.Helper()
+	return setupWrapped(t, nil, tune...)
+}
+
+// setupWrapped is setup with the simulator's handler wrapped, e.g. to slow
+// its answers down.
+func setupWrapped(t testing.TB, wrap func(http.Handler) http.Handler, tune ...func(*dataverse.Options, *Config)) *fixture {
+	t.Helper()
 	iss := identity.New(identity.Options{})
 	opts := dataverse.Options{Identity: iss, Seed: "demo", Logger: slog.New(slog.DiscardHandler)}
 	cfg := Config{MaxAttempts: 6, BaseBackoff: 20 * time.Millisecond, MaxBackoff: 500 * time.Millisecond, Timeout: 20 * time.Second,
@@ -40,7 +47,11 @@ func setup(t testing.TB, tune ...func(*dataverse.Options, *Config)) *fixture {
 	require.NoError(t, err)
 	// The simulator serves its token endpoint on the same listener, as
 	// `coupler sandbox` does: token_url = {crm_url}/{tenant}/oauth2/v2.0/token.
-	srv := httptest.NewServer(sim.Handler())
+	h := sim.Handler()
+	if wrap != nil {
+		h = wrap(h)
+	}
+	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	creds := sim.Credentials()
 	f := &fixture{sim: sim, iss: iss, url: srv.URL, tokenURL: srv.URL + "/" + creds.Tenant + "/oauth2/v2.0/token", creds: creds}
