@@ -58,6 +58,7 @@ func init() {
 		f.IntVar(&o.Changes, "changes", 1000, "K, records changed on each side in the incremental scenario")
 		f.BoolVar(&o.JSON, "json", false, "print one JSON object per scenario on stdout (the table goes to stderr)")
 		f.StringVar(&profile, "cpuprofile", "", "write a CPU profile of this process (sandbox included for in-process scenarios) to this file, for go tool pprof")
+		f.StringVar(&o.HeapProfile, "heapprofile", "", "write a heap profile of the synchronising process (the worker for the memory scenario) taken at its highest live heap, for go tool pprof")
 		f.StringVar(&worker, "worker-ready", "", "internal: run the synchronising process of the memory scenario against this ready file")
 		_ = f.MarkHidden("worker-ready")
 		return cmd

@@ -1,14 +1,18 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 )
 
 // TestBenchCommandTiny runs `coupler bench` on 500 records so that the
-// command cannot rot; the figures are not asserted, only their presence.
+// command cannot rot; the figures are not asserted, only their presence,
+// and the heap profile (of the child process for memory) is written.
 func TestBenchCommandTiny(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -21,8 +25,12 @@ func TestBenchCommandTiny(t *testing.T) {
 	} {
 		t.Run(tc.scenario, func(t *testing.T) {
 			t.Parallel()
-			out, errOut, code := run(t, nil, "bench", "--scenario", tc.scenario, "--records", "500", "--json")
+			heap := filepath.Join(t.TempDir(), "heap.pprof")
+			out, errOut, code := run(t, nil, "bench", "--scenario", tc.scenario, "--records", "500", "--json", "--heapprofile", heap)
 			require.Equal(t, 0, code, errOut)
+			prof, err := os.ReadFile(heap)
+			require.NoError(t, err)
+			require.True(t, bytes.HasPrefix(prof, []byte{0x1f, 0x8b}), "--heapprofile writes a gzipped pprof profile, got %d bytes", len(prof))
 			var got map[string]any
 			require.NoError(t, json.Unmarshal([]byte(out), &got), out)
 			require.Equal(t, tc.scenario, got["scenario"])

@@ -37,6 +37,9 @@ type Options struct {
 	Exe string
 	// Deadline bounds each scenario (default 30 minutes).
 	Deadline time.Duration
+	// HeapProfile, when set, receives a heap profile taken at the highest
+	// live heap of the process that synchronises (the worker for memory).
+	HeapProfile string
 }
 
 // Requests counts HTTP attempts per service.
@@ -122,6 +125,22 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 		names = Scenarios
 	} else if !slices.Contains(Scenarios, o.Scenario) {
 		return nil, fmt.Errorf("bench: scenario %q is unknown: use %s or all", o.Scenario, strings.Join(Scenarios, ", "))
+	}
+	if o.HeapProfile != "" {
+		if len(names) > 1 {
+			return nil, errors.New("bench: --heapprofile profiles one scenario: give --scenario too")
+		}
+		if names[0] != "memory" { // the memory scenario's worker takes the profile
+			stop, err := watchHeap(o.HeapProfile)
+			if err != nil {
+				return nil, err
+			}
+			defer func() {
+				if err := stop(); err != nil {
+					o.Logger.Error("heap profile", "err", err)
+				}
+			}()
+		}
 	}
 	var out []Result
 	for _, name := range names {

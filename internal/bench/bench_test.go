@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -50,4 +51,10 @@ func TestRunRefusesUnknownScenario(t *testing.T) {
 	t.Parallel()
 	_, err := Run(context.Background(), Options{Scenario: "fast", Out: &bytes.Buffer{}})
 	require.ErrorContains(t, err, `scenario "fast" is unknown`)
+}
+
+func TestRunRefusesHeapProfileOfSeveralScenarios(t *testing.T) {
+	t.Parallel()
+	_, err := Run(context.Background(), Options{Scenario: "all", HeapProfile: filepath.Join(t.TempDir(), "h"), Out: &bytes.Buffer{}})
+	require.ErrorContains(t, err, "--heapprofile profiles one scenario")
 }

@@ -52,7 +52,11 @@ func runMemory(ctx context.Context, o Options) (Result, error) {
 		return Result{}, err
 	}
 	var out, errb bytes.Buffer
-	w := exec.CommandContext(ctx, o.Exe, "bench", "--worker-ready", readyFile, "--log-level", "error")
+	args := []string{"bench", "--worker-ready", readyFile, "--log-level", "error"}
+	if o.HeapProfile != "" {
+		args = append(args, "--heapprofile", o.HeapProfile)
+	}
+	w := exec.CommandContext(ctx, o.Exe, args...)
 	w.Stdout, w.Stderr = &out, &errb
 	if err := w.Run(); err != nil {
 		return Result{}, fmt.Errorf("synchronising process: %w: %s", err, bytes.TrimSpace(errb.Bytes()))
@@ -104,6 +108,17 @@ func Worker(ctx context.Context, readyFile string, o Options) error {
 	var r sandbox.Ready
 	if err := json.Unmarshal(b, &r); err != nil {
 		return fmt.Errorf("bench worker: ready file %s: %w", readyFile, err)
+	}
+	if o.HeapProfile != "" {
+		stop, err := watchHeap(o.HeapProfile)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if err := stop(); err != nil {
+				o.Logger.Error("heap profile", "err", err)
+			}
+		}()
 	}
 	e, err := connect(ctx, r, o.Logger, clientPace{})
 	if err != nil {
