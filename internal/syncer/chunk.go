@@ -231,7 +231,7 @@ func (e *Engine) RunChunk(ctx context.Context, name string, ch Chunk, trigger st
 	if trigger == "" {
 		trigger = "full"
 	}
-	job, _ := e.runOne(ctx, &m, RunOptions{Full: true, Trigger: trigger, Chunk: &ch}, newResolver(e, all), nil)
+	job, _ := e.runOne(ctx, &m, RunOptions{Full: true, Trigger: trigger, Chunk: &ch}, newResolver(e, all), nil, false)
 	return job, nil
 }
 

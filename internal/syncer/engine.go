@@ -195,17 +195,23 @@ func (e *Engine) Run(ctx context.Context, names []string, ro RunOptions) ([]Job,
 		if err := ctx.Err(); err != nil {
 			return jobs, err
 		}
-		job, headers := e.runOne(ctx, m, ro, res, nil)
-		jobs = append(jobs, job)
+		var lines []*mapping.TableMapping
 		for j := range ordered {
 			c := &ordered[j]
 			if c.Parent != m.Name || (c.Disabled && !want[c.Name]) || (len(want) > 0 && !want[c.Name] && !want[m.Name]) {
 				continue
 			}
+			lines = append(lines, c)
+		}
+		// The header run keeps the ERP ids it wrote only when lines follow:
+		// a full run of 1,000,000 customers held them all for nothing.
+		job, headers := e.runOne(ctx, m, ro, res, nil, len(lines) > 0)
+		jobs = append(jobs, job)
+		for _, c := range lines {
 			if len(headers) == 0 {
 				continue
 			}
-			cj, _ := e.runOne(ctx, c, ro, res, headers)
+			cj, _ := e.runOne(ctx, c, ro, res, headers, false)
 			jobs = append(jobs, cj)
 		}
 	}
@@ -213,9 +219,10 @@ func (e *Engine) Run(ctx context.Context, names []string, ro RunOptions) ([]Job,
 }
 
 // runOne runs one mapping as one job. For a line mapping, headers are the
-// ERP ids of the header records to read lines of (nil = every coupled header).
-func (e *Engine) runOne(ctx context.Context, m *mapping.TableMapping, ro RunOptions, res *resolver, headers []string) (Job, []string) {
-	r := &run{e: e, m: m, ro: ro, res: res, started: e.now().UTC()}
+// ERP ids of the header records to read lines of (nil = every coupled header);
+// keepHeaders makes the run return the ERP ids it wrote, for its lines.
+func (e *Engine) runOne(ctx context.Context, m *mapping.TableMapping, ro RunOptions, res *resolver, headers []string, keepHeaders bool) (Job, []string) {
+	r := &run{e: e, m: m, ro: ro, res: res, started: e.now().UTC(), keepHeaders: keepHeaders}
 	job, err := e.opts.Store.CreateJob(ctx, Job{Mapping: m.Name, Trigger: ro.Trigger, Status: "running", StartedAt: r.started})
 	if err != nil {
 		return Job{Mapping: m.Name, Status: "failed", Message: "could not record the job: " + err.Error()}, nil

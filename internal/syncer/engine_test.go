@@ -15,6 +15,7 @@ import (
 	"github.com/coupler/coupler/internal/mapping"
 	"github.com/coupler/coupler/internal/syncer"
 	"github.com/coupler/coupler/internal/syncer/memstore"
+	"github.com/google/uuid"
 )
 
 type env struct {
@@ -474,4 +475,46 @@ func TestReviewAndSyncOneRecord(t *testing.T) {
 	js, _ := e.st.ListJobs(context.Background(), mapping.Customer, 1)
 	require.Equal(t, "failed", js[0].Status)
 	require.Contains(t, js[0].Message, "c-nope does not exist")
+}
+
+// The match index holds keys hashed and GUIDs packed: a name written in
+// another case and spacing still couples, two accounts sharing a name
+// leave the customer ambiguous, and ids come back as the CRM wrote them.
+func TestMatchAmbiguousWithGUIDs(t *testing.T) {
+	t.Parallel()
+	e := setup(t, nil)
+	adatum, trey1, trey2 := uuid.NewString(), uuid.NewString(), uuid.NewString()
+	e.crm.put("accounts", adatum, map[string]any{"name": "  adatum CORPORATION ", "statecode": 0, "customertypecode": 3})
+	e.crm.put("accounts", trey1, map[string]any{"name": "Trey Research", "statecode": 0, "customertypecode": 3})
+	e.crm.put("accounts", trey2, map[string]any{"name": "TREY RESEARCH", "statecode": 0, "customertypecode": 3})
+	res, err := e.eng.Match(context.Background(), mapping.Customer, true)
+	require.NoError(t, err)
+	require.Equal(t, []syncer.MatchPair{{ERPID: "c-10000", CRMID: adatum, On: "displayName=Adatum Corporation"}}, res.Pairs)
+	require.Equal(t, []string{"c-20000"}, res.Ambiguous)
+
+	jobs := e.run(t, true)
+	cu := jobs[mapping.Customer]
+	require.Equal(t, 1, cu.Counts.Coupled, cu.Message)
+	require.Contains(t, cu.Message, "c-20000")
+	c, err := e.st.GetCouplingByERP(context.Background(), mapping.Customer, "c-10000")
+	require.NoError(t, err)
+	require.Equal(t, adatum, c.CRMID)
+	c, err = e.st.GetCouplingByERP(context.Background(), mapping.Customer, "c-20000")
+	require.NoError(t, err)
+	require.Equal(t, accountID("c-20000"), c.CRMID, "an ambiguous customer is not coupled to either account: it gets its own")
+}
+
+// A full run of a mapping that synchronises coupled records only keeps no
+// set of the uncoupled CRM rows it reads; one with an open error of an
+// earlier run is still counted once, not a second time by the retries.
+func TestUncoupledCRMRowWithOpenErrorCountedOnce(t *testing.T) {
+	t.Parallel()
+	e := setup(t, nil)
+	e.crm.put("accounts", "a-lone", map[string]any{"name": "Lone Account", "statecode": 0, "customertypecode": 3})
+	e.crm.put("accounts", "a-other", map[string]any{"name": "Other Account", "statecode": 0, "customertypecode": 3})
+	require.NoError(t, e.st.AddErrors(context.Background(), []syncer.SyncError{{JobID: 999, Mapping: mapping.Customer,
+		Direction: string(mapping.FromCRM), CRMID: "a-lone", Code: syncer.CodeTransform, Message: "an earlier run failed", CreatedAt: e.clock.Now()}}))
+	cu := e.run(t, true)[mapping.Customer]
+	require.Equal(t, "succeeded", cu.Status, cu.Message)
+	require.Contains(t, cu.Message, "2 uncoupled record(s) left alone")
 }

@@ -28,7 +28,7 @@ func (r *run) processERP(ctx context.Context, page []Record, crmChanged map[stri
 	if err := r.loadOpen(ctx); err != nil {
 		return err
 	}
-	page = r.unseen("erp:", page)
+	page = r.unseen(SideERP, page)
 	couplings, err := r.couplings(ctx, SideERP, page)
 	if err != nil {
 		return err
@@ -69,7 +69,7 @@ func (r *run) processERP(ctx context.Context, page []Record, crmChanged map[stri
 					r.force[c.CRMID] = true
 					r.mu.Unlock()
 				} else {
-					r.markSeen("crm:" + c.CRMID) // settled here: not brought back
+					r.markSeen(SideCRM, c.CRMID) // settled here: not brought back
 				}
 				if !send {
 					continue
@@ -106,7 +106,7 @@ func (r *run) processCRM(ctx context.Context, page []Record, retry bool) error {
 	if err := r.loadOpen(ctx); err != nil {
 		return err
 	}
-	page = r.unseen("crm:", page)
+	page = r.unseen(SideCRM, page)
 	couplings, err := r.couplings(ctx, SideCRM, page)
 	if err != nil {
 		return err
@@ -177,10 +177,10 @@ func (r *run) processCRM(ctx context.Context, page []Record, retry bool) error {
 
 // unseen keeps the records of a page not yet handled in this run (and
 // marks them handled).
-func (r *run) unseen(prefix string, page []Record) []Record {
+func (r *run) unseen(side string, page []Record) []Record {
 	out := make([]Record, 0, len(page))
 	for _, rec := range page {
-		if r.markSeen(prefix + rec.ID) {
+		if r.markSeen(side, rec.ID) {
 			out = append(out, rec)
 		}
 	}

@@ -20,16 +20,18 @@ type run struct {
 	job     Job
 	started time.Time
 
-	mu         sync.Mutex
-	counts     Counts
-	outOfScope int
-	notes      []string
-	headers    []string                   // ERP ids written (for line mappings)
-	seen       map[string]bool            // source ids handled in this run ("erp:id", "crm:id")
-	mergeOnly  map[string]map[string]bool // CRM id → ERP fields to write (field-level merge)
-	force      map[string]bool            // CRM ids to write although not newer (conflict won by the CRM)
-	done       int
-	crmWrote   time.Time // latest CRM modifiedon of coupler's own writes in this run
+	mu          sync.Mutex
+	counts      Counts
+	outOfScope  int
+	notes       []string
+	headers     []string // ERP ids written (for line mappings), when keepHeaders
+	keepHeaders bool
+	seenERP     idSet                      // ERP ids handled in this run
+	seenCRM     idSet                      // CRM ids handled in this run
+	mergeOnly   map[string]map[string]bool // CRM id → ERP fields to write (field-level merge)
+	force       map[string]bool            // CRM ids to write although not newer (conflict won by the CRM)
+	done        int
+	crmWrote    time.Time // latest CRM modifiedon of coupler's own writes in this run
 
 	openOnce sync.Once
 	openErr  error
@@ -118,17 +120,26 @@ func (r *run) advance(ctx context.Context, side string, seen time.Time) error {
 	return r.e.opts.Store.PutCursor(ctx, Cursor{Mapping: r.m.Name, Side: side, Value: seen.UTC().Format(time.RFC3339Nano)})
 }
 
-func (r *run) markSeen(key string) bool {
+// markSeen marks a record of side handled in this run; false when it
+// was already.
+func (r *run) markSeen(side, id string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.seen == nil {
-		r.seen = map[string]bool{}
+	return r.seenSet(side).add(id)
+}
+
+func (r *run) isSeen(side, id string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.seenSet(side).has(id)
+}
+
+// seenSet is the set of side; r.mu is held.
+func (r *run) seenSet(side string) *idSet {
+	if side == SideERP {
+		return &r.seenERP
 	}
-	if r.seen[key] {
-		return false
-	}
-	r.seen[key] = true
-	return true
+	return &r.seenCRM
 }
 
 // syncTable is the incremental (or full) run of a table mapping: CRM
@@ -137,7 +148,7 @@ func (r *run) markSeen(key string) bool {
 func (r *run) syncTable(ctx context.Context) error {
 	m := r.m
 	crmChanged := map[string]Record{}
-	free := map[string]bool{} // uncoupled CRM rows read, when only their ids are kept
+	free := &idSet{} // uncoupled CRM rows read, when only their ids are kept
 	var crmMax time.Time
 	// A full run couples by match fields first; it indexes the match keys
 	// of the CRM rows it reads anyway instead of reading the CRM table
@@ -177,7 +188,7 @@ func (r *run) syncTable(ctx context.Context) error {
 		if matchFirst && m.OnlyCoupled {
 			onFree = func(rec Record) {
 				if self == "" || rec.ModifiedBy != self {
-					free[rec.ID] = true
+					free.add(rec.ID)
 				}
 			}
 		}
@@ -194,7 +205,7 @@ func (r *run) syncTable(ctx context.Context) error {
 				if self != "" && rec.ModifiedBy == self {
 					continue // coupler's own write: not a change to bring back
 				}
-				if free[rec.ID] {
+				if free.has(rec.ID) {
 					continue // its id only: see onFree
 				}
 				crmChanged[rec.ID] = rec
@@ -323,22 +334,29 @@ const rereadByGet = 2000
 // most of the table, are no longer held through the ERP phase. free are
 // uncoupled rows of which the read kept only the id: those matching has
 // coupled since are read again and returned too.
-func (r *run) dropOutOfScope(ctx context.Context, crmChanged map[string]Record, free map[string]bool) (map[string]Record, error) {
-	if !r.m.OnlyCoupled || len(crmChanged)+len(free) == 0 {
+func (r *run) dropOutOfScope(ctx context.Context, crmChanged map[string]Record, free *idSet) (map[string]Record, error) {
+	if !r.m.OnlyCoupled || len(crmChanged)+free.len() == 0 {
 		return crmChanged, nil
 	}
 	if err := r.loadOpen(ctx); err != nil {
 		return nil, err
 	}
-	ids := append(sortedKeys(crmChanged), sortedKeys(free)...) // disjoint
 	kept := map[string]Record{}
 	var matched []string // in free, coupled by matching since the read
 	const chunk = 5000
-	for i := 0; i < len(ids); i += chunk {
-		part := ids[i:min(i+chunk, len(ids))]
+	// settle looks up the couplings of part: a coupled row is kept (or,
+	// from free, read again), an uncoupled one is counted and marked
+	// handled. Of free, only the rows with open errors are marked: no
+	// other path of the run meets an uncoupled CRM row again (retries
+	// start from open errors), and a set of every id of a large table
+	// would stay through the ERP phase.
+	settle := func(part []string, fromFree bool) error {
+		if len(part) == 0 {
+			return nil
+		}
 		cs, err := r.e.opts.Store.GetCouplings(ctx, r.m.Name, SideCRM, part)
 		if err != nil {
-			return nil, fmt.Errorf("look up the couplings of %d CRM record(s): %w", len(part), err)
+			return fmt.Errorf("look up the couplings of %d CRM record(s): %w", len(part), err)
 		}
 		coupled := make(map[string]bool, len(cs))
 		for _, c := range cs {
@@ -354,8 +372,10 @@ func (r *run) dropOutOfScope(ctx context.Context, crmChanged map[string]Record, 
 				}
 				continue
 			}
-			if !r.markSeen(SideCRM + ":" + id) {
-				continue
+			if fromFree && r.hasOpenErrors(SideCRM, id) || !fromFree {
+				if !r.markSeen(SideCRM, id) {
+					continue
+				}
 			}
 			n++
 			if r.skippedUncoupled(SideCRM + ":" + id) {
@@ -367,6 +387,26 @@ func (r *run) dropOutOfScope(ctx context.Context, crmChanged map[string]Record, 
 			r.mu.Unlock()
 		}
 		r.progress(n)
+		return nil
+	}
+	ids := sortedKeys(crmChanged)
+	for i := 0; i < len(ids); i += chunk {
+		if err := settle(ids[i:min(i+chunk, len(ids))], false); err != nil {
+			return nil, err
+		}
+	}
+	// free may hold every row of a large table: it is walked, not copied.
+	part := make([]string, 0, chunk)
+	for id := range free.all() {
+		if part = append(part, id); len(part) == chunk {
+			if err := settle(part, true); err != nil {
+				return nil, err
+			}
+			part = part[:0]
+		}
+	}
+	if err := settle(part, true); err != nil {
+		return nil, err
 	}
 	if err := r.reread(ctx, matched, kept); err != nil {
 		return nil, err
@@ -414,16 +454,13 @@ func (r *run) retryFailed(ctx context.Context, toCRM bool, crmChanged map[string
 			want[c.CRMID] = true
 		}
 	}
-	prefix := "erp:"
+	side := SideERP
 	if !toCRM {
-		prefix = "crm:"
+		side = SideCRM
 	}
 	var ids []string
 	for _, id := range sortedKeys(want) {
-		r.mu.Lock()
-		done := r.seen[prefix+id]
-		r.mu.Unlock()
-		if !done {
+		if !r.isSeen(side, id) {
 			ids = append(ids, id)
 		}
 	}
@@ -484,7 +521,7 @@ func (r *run) erpDeletions(ctx context.Context) error {
 		}
 		r.mu.Lock()
 		for _, c := range cs {
-			if !r.seen["erp:"+c.ERPID] {
+			if !r.seenERP.has(c.ERPID) {
 				missing = append(missing, c.ERPID)
 			}
 		}
@@ -503,7 +540,7 @@ func (r *run) erpDeletions(ctx context.Context) error {
 			exists[rec.ID] = true
 		}
 		for _, id := range part {
-			if !exists[id] && r.markSeen("erp:"+id) {
+			if !exists[id] && r.markSeen(SideERP, id) {
 				r.sourceGone(ctx, true, id)
 			}
 		}

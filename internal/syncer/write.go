@@ -168,6 +168,14 @@ func (r *run) withOpenErrors(ctx context.Context, pairs [][2]string) ([][2]strin
 	return out, nil
 }
 
+// hasOpenErrors says whether a record of side may have open errors
+// (loadOpen has run).
+func (r *run) hasOpenErrors(side, id string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.open[side+":"+id]
+}
+
 // loadOpen lists, once per run, the mapping's errors left open by earlier
 // runs: which records may have errors to close, and the failure history of
 // records that are not coupled (the skip rule counts it).
@@ -273,7 +281,7 @@ func (r *run) outcome(o *outcome, it item, res Result) {
 		} else {
 			r.add(func(c *Counts) { c.Modified++ })
 		}
-		if it.header {
+		if it.header && r.keepHeaders {
 			r.mu.Lock()
 			r.headers = append(r.headers, c.ERPID)
 			r.mu.Unlock()

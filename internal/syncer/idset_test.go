@@ -1,0 +1,90 @@
+package syncer
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+)
+
+func TestPackGUID(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		id     string
+		packed bool
+	}{
+		{"3f2504e0-4f89-11d3-9a0c-0305e82c3301", true},
+		{"00000000-0000-0000-0000-000000000000", true},
+		{"ffffffff-ffff-ffff-ffff-ffffffffffff", true},
+		{"3F2504E0-4F89-11D3-9A0C-0305E82C3301", false}, // would come back lowercase
+		{"{3f2504e0-4f89-11d3-9a0c-0305e82c3301}", false},
+		{"3f2504e04f8911d39a0c0305e82c3301", false},
+		{"3f2504e0-4f89-11d3-9a0c-0305e82c330", false},
+		{"3f2504e0-4f89-11d3-9a0c-0305e82c33011", false},
+		{"3f2504e0-4f89-11d3-9a0c_0305e82c3301", false},
+		{"3f2504e0-4f89-11d3-9a0c-0305e82c330g", false},
+		{"3f2504e0--f89-11d3-9a0c-0305e82c3301", false},
+		{"c-10000", false},
+		{"", false},
+	}
+	for _, tt := range tests {
+		g, ok := packGUID(tt.id)
+		require.Equal(t, tt.packed, ok, tt.id)
+		if ok {
+			require.Equal(t, tt.id, g.String())
+			require.Equal(t, uuid.MustParse(tt.id), uuid.UUID(g), "the same 16 bytes as a UUID library")
+		}
+	}
+}
+
+// FuzzPackGUID: an id that packs comes back unchanged, and every GUID in
+// the services' form packs.
+func FuzzPackGUID(f *testing.F) {
+	f.Add("3f2504e0-4f89-11d3-9a0c-0305e82c3301")
+	f.Add("3F2504E0-4F89-11D3-9A0C-0305E82C3301")
+	f.Add("not-a-guid")
+	f.Fuzz(func(t *testing.T, id string) {
+		if g, ok := packGUID(id); ok && g.String() != id {
+			t.Fatalf("%q packs and comes back as %q", id, g.String())
+		}
+		if u, err := uuid.Parse(id); err == nil && u.String() == id {
+			if _, ok := packGUID(id); !ok {
+				t.Fatalf("%q is a GUID in the services' form and does not pack", id)
+			}
+		}
+	})
+}
+
+func TestIDSet(t *testing.T) {
+	t.Parallel()
+	var s idSet
+	ids := []string{uuid.NewString(), uuid.NewString(), "c-10000", "3F2504E0-4F89-11D3-9A0C-0305E82C3301", ""}
+	for _, id := range ids {
+		require.True(t, s.add(id), id)
+		require.False(t, s.add(id), "%s twice", id)
+		require.True(t, s.has(id))
+	}
+	require.Equal(t, len(ids), s.len())
+	require.False(t, s.has(strings.ToLower(ids[3])), "an uppercase GUID is kept as written")
+	require.ElementsMatch(t, ids, slices.Collect(s.all()))
+
+	s.remove(ids[0])
+	s.remove("c-10000")
+	require.False(t, s.has(ids[0]))
+	require.False(t, s.has("c-10000"))
+	require.Equal(t, len(ids)-2, s.len())
+
+	var o idSet
+	o.add(ids[0])
+	o.add("x")
+	o.add(ids[1]) // in both
+	s.merge(&o)
+	require.ElementsMatch(t, []string{ids[0], ids[1], ids[3], "", "x"}, slices.Collect(s.all()))
+
+	var empty *idSet
+	require.Zero(t, empty.len())
+	require.False(t, empty.has("x"))
+	require.Empty(t, slices.Collect(empty.all()))
+}
