@@ -106,14 +106,6 @@ func (s *idSet) has(id string) bool {
 	return in
 }
 
-func (s *idSet) remove(id string) {
-	if g, ok := packGUID(id); ok {
-		delete(s.guids, g)
-		return
-	}
-	delete(s.other, id)
-}
-
 func (s *idSet) len() int {
 	if s == nil {
 		return 0
@@ -137,24 +129,5 @@ func (s *idSet) all() iter.Seq[string] {
 				return
 			}
 		}
-	}
-}
-
-// merge adds the ids of o to s.
-func (s *idSet) merge(o *idSet) {
-	if o == nil {
-		return
-	}
-	if s.guids == nil && len(o.guids) > 0 {
-		s.guids = make(map[guid]struct{}, len(o.guids))
-	}
-	for g := range o.guids {
-		s.guids[g] = struct{}{}
-	}
-	if s.other == nil && len(o.other) > 0 {
-		s.other = make(map[string]struct{}, len(o.other))
-	}
-	for id := range o.other {
-		s.other[id] = struct{}{}
 	}
 }

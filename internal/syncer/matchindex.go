@@ -95,7 +95,8 @@ func (ix *matchIndex) addCRM(ctx context.Context, page []Record, free func(Recor
 		if free != nil {
 			free(rec)
 		}
-		ref := int32(refAmbiguous) // not added yet
+		var ref int32
+		added := false // to ix.ids, once for all groups
 		for g, group := range ix.groups {
 			k, ok := matchKey(group, rec.Fields, false)
 			if !ok {
@@ -110,8 +111,8 @@ func (ix *matchIndex) addCRM(ctx context.Context, page []Record, free func(Recor
 			if dup {
 				continue // the same row read twice
 			}
-			if ref == refAmbiguous {
-				ref = ix.ids.add(rec.ID)
+			if !added {
+				ref, added = ix.ids.add(rec.ID), true
 			}
 			ix.crm[g][h] = ref
 		}
