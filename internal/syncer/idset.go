@@ -1,7 +1,9 @@
 package syncer
 
 import (
+	"bytes"
 	"iter"
+	"slices"
 )
 
 // guid is a record id held in 16 bytes. Every Dataverse key and every
@@ -125,6 +127,64 @@ func (s *idSet) all() iter.Seq[string] {
 			}
 		}
 		for id := range s.other {
+			if !yield(id) {
+				return
+			}
+		}
+	}
+}
+
+// idList collects ids to walk once, later: appended as they come and
+// sorted, without duplicates, by seal. At 16 bytes a GUID it holds the ids
+// of 1,000,000 rows in 16 MB where a set took 33.
+type idList struct {
+	guids  []guid
+	other  []string
+	sealed bool
+}
+
+func (l *idList) add(id string) {
+	if g, ok := packGUID(id); ok {
+		l.guids = append(l.guids, g)
+	} else {
+		l.other = append(l.other, id)
+	}
+	l.sealed = false
+}
+
+// seal sorts the list and drops repeats (a row read twice).
+func (l *idList) seal() {
+	if l.sealed {
+		return
+	}
+	slices.SortFunc(l.guids, func(a, b guid) int { return bytes.Compare(a[:], b[:]) })
+	l.guids = slices.Clip(slices.Compact(l.guids))
+	slices.Sort(l.other)
+	l.other = slices.Clip(slices.Compact(l.other))
+	l.sealed = true
+}
+
+func (l *idList) len() int {
+	if l == nil {
+		return 0
+	}
+	l.seal()
+	return len(l.guids) + len(l.other)
+}
+
+// all yields each id once, GUIDs first.
+func (l *idList) all() iter.Seq[string] {
+	return func(yield func(string) bool) {
+		if l == nil {
+			return
+		}
+		l.seal()
+		for _, g := range l.guids {
+			if !yield(g.String()) {
+				return
+			}
+		}
+		for _, id := range l.other {
 			if !yield(id) {
 				return
 			}

@@ -75,3 +75,21 @@ func TestIDSet(t *testing.T) {
 	require.False(t, empty.has("x"))
 	require.Empty(t, slices.Collect(empty.all()))
 }
+
+// An id list walks each id once, whatever order and repeats it was given.
+func TestIDList(t *testing.T) {
+	t.Parallel()
+	var l idList
+	a, b := uuid.NewString(), uuid.NewString()
+	for _, id := range []string{b, "c-2", a, "c-1", b, "c-2", "3F2504E0-4F89-11D3-9A0C-0305E82C3301"} {
+		l.add(id)
+	}
+	require.Equal(t, 5, l.len())
+	require.ElementsMatch(t, []string{a, b, "c-1", "c-2", "3F2504E0-4F89-11D3-9A0C-0305E82C3301"}, slices.Collect(l.all()))
+	l.add(a)
+	l.add("c-3")
+	require.Equal(t, 6, l.len(), "added after sealing: sealed again")
+	var none *idList
+	require.Zero(t, none.len())
+	require.Empty(t, slices.Collect(none.all()))
+}

@@ -148,7 +148,7 @@ func (r *run) seenSet(side string) *idSet {
 func (r *run) syncTable(ctx context.Context) error {
 	m := r.m
 	crmChanged := map[string]Record{}
-	free := &idSet{} // uncoupled CRM rows read, when only their ids are kept
+	free := &idList{} // uncoupled CRM rows read, when only their ids are kept
 	var crmMax time.Time
 	// A full run couples by match fields first; it indexes the match keys
 	// of the CRM rows it reads anyway instead of reading the CRM table
@@ -185,14 +185,19 @@ func (r *run) syncTable(ctx context.Context) error {
 		// and dropOutOfScope reads again the rows matching couples (a full
 		// run over a CRM table of 1,000,000 uncoupled rows held them all).
 		var onFree func(Record)
+		var freed map[string]bool // of the page being read: the ids onFree kept
 		if matchFirst && m.OnlyCoupled {
 			onFree = func(rec Record) {
 				if self == "" || rec.ModifiedBy != self {
 					free.add(rec.ID)
+					freed[rec.ID] = true
 				}
 			}
 		}
 		err = r.e.opts.CRM.Read(ctx, q, func(page []Record) error {
+			if onFree != nil {
+				freed = make(map[string]bool, len(page))
+			}
 			if crmIdx != nil {
 				if err := crmIdx.addCRM(ctx, page, onFree); err != nil {
 					return err
@@ -205,7 +210,7 @@ func (r *run) syncTable(ctx context.Context) error {
 				if self != "" && rec.ModifiedBy == self {
 					continue // coupler's own write: not a change to bring back
 				}
-				if free.has(rec.ID) {
+				if freed[rec.ID] {
 					continue // its id only: see onFree
 				}
 				crmChanged[rec.ID] = rec
@@ -334,7 +339,7 @@ const rereadByGet = 2000
 // most of the table, are no longer held through the ERP phase. free are
 // uncoupled rows of which the read kept only the id: those matching has
 // coupled since are read again and returned too.
-func (r *run) dropOutOfScope(ctx context.Context, crmChanged map[string]Record, free *idSet) (map[string]Record, error) {
+func (r *run) dropOutOfScope(ctx context.Context, crmChanged map[string]Record, free *idList) (map[string]Record, error) {
 	if !r.m.OnlyCoupled || len(crmChanged)+free.len() == 0 {
 		return crmChanged, nil
 	}

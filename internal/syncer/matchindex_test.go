@@ -1,0 +1,69 @@
+package syncer
+
+import (
+	"context"
+	"slices"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"github.com/coupler/coupler/internal/mapping"
+)
+
+// nothingCoupled is a store in which no record is coupled: the index's
+// only question to it.
+type nothingCoupled struct{ Store }
+
+func (nothingCoupled) GetCouplings(context.Context, string, string, []string) ([]Coupling, error) {
+	return nil, nil
+}
+
+// The sealed index gives a key's single record, marks a key that several
+// records share, and takes a row read twice for one record, for GUIDs and
+// other ids alike; pages added after sealing are taken in too.
+func TestMatchIndexSeal(t *testing.T) {
+	t.Parallel()
+	byName := [][]mapping.FieldMapping{{{ERPField: "displayName", CRMField: "name"}}}
+	row := func(id, name string) Record { return Record{ID: id, Fields: map[string]any{"name": name}} }
+	g1, g2, g3 := uuid.NewString(), uuid.NewString(), uuid.NewString()
+	tests := []struct {
+		name  string
+		pages [][]Record
+		key   string
+		want  string // CRM id, "ambiguous" or "" (no candidate)
+	}{
+		{"one GUID", [][]Record{{row(g1, "Adatum"), row(g2, "Trey")}}, "adatum", g1},
+		{"other id", [][]Record{{row("a-1", "Adatum")}}, "adatum", "a-1"},
+		{"read twice", [][]Record{{row(g1, "Adatum")}, {row(g2, "Trey"), row(g1, "Adatum")}}, "adatum", g1},
+		{"other id read twice", [][]Record{{row("a-1", "Adatum"), row("a-1", "adatum ")}}, "adatum", "a-1"},
+		{"two GUIDs", [][]Record{{row(g1, "Trey"), row(g2, "Trey")}}, "trey", "ambiguous"},
+		{"three, one twice", [][]Record{{row(g1, "Trey"), row(g2, "TREY")}, {row(g1, "Trey"), row(g3, "trey")}}, "trey", "ambiguous"},
+		{"GUID and other id", [][]Record{{row(g1, "Trey"), row("a-1", "Trey")}}, "trey", "ambiguous"},
+		{"two other ids", [][]Record{{row("a-1", "Trey"), row("a-2", "Trey")}}, "trey", "ambiguous"},
+		{"no such key", [][]Record{{row(g1, "Adatum")}}, "trey", ""},
+		{"no key at all", [][]Record{{row(g1, "  ")}}, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ix := newMatchIndex(nothingCoupled{}, "CUSTOMER", byName)
+			for i, p := range tt.pages {
+				require.NoError(t, ix.addCRM(context.Background(), p, nil))
+				if i == 0 {
+					ix.seal() // a page after sealing unseals
+				}
+			}
+			ix.seal()
+			require.True(t, slices.IsSortedFunc(ix.crm[0], func(a, b keyRef) int { return compareKeys(a.key, b.key) }))
+			got := ""
+			if ref, ok := ix.lookup(0, hashKey(tt.key)); ok {
+				got = "ambiguous"
+				if ref != refAmbiguous {
+					got = ix.ids.id(ref)
+				}
+			}
+			require.Equal(t, tt.want, got)
+		})
+	}
+}
