@@ -517,7 +517,7 @@ func (r *run) erpDeletions(ctx context.Context) error {
 	var missing []string
 	var after int64
 	for {
-		cs, err := st.ListCouplings(ctx, CouplingQuery{Mapping: r.m.Name, AfterID: after, Limit: 5000})
+		cs, err := st.ListCouplings(ctx, CouplingQuery{Mapping: r.m.Name, AfterID: after, Limit: 5000, IDsOnly: true})
 		if err != nil {
 			return err
 		}

@@ -20,6 +20,7 @@ type CouplingQuery struct {
 	FailedOnly  bool
 	AfterID     int64
 	Limit       int
+	IDsOnly     bool // fill ID, Mapping, ERPID and CRMID only
 }
 
 // ErrorQuery selects sync errors, newest first.

@@ -25,6 +25,12 @@ func scanCoupling(sc interface{ Scan(...any) error }) (syncer.Coupling, error) {
 	return c, err
 }
 
+func scanCouplingIDs(sc interface{ Scan(...any) error }) (syncer.Coupling, error) {
+	var c syncer.Coupling
+	err := sc.Scan(&c.ID, &c.Mapping, &c.ERPID, &c.CRMID)
+	return c, err
+}
+
 // GetCouplingByERP returns ErrNotFound when the ERP record is not coupled.
 func (s *Store) GetCouplingByERP(ctx context.Context, mappingName, erpID string) (syncer.Coupling, error) {
 	c, err := scanCoupling(s.r().QueryRowContext(ctx,
@@ -150,7 +156,11 @@ func (s *Store) ListCouplings(ctx context.Context, f store.CouplingFilter) ([]sy
 	if f.Limit < 0 || f.AfterID < 0 {
 		return nil, invalid("coupling filter: limit (%d) and after id (%d) must not be negative", f.Limit, f.AfterID)
 	}
-	q := new(query).sql(`SELECT ` + couplingCols + ` FROM couplings WHERE id > `).arg(f.AfterID)
+	cols, scan := couplingCols, scanCoupling
+	if f.IDsOnly {
+		cols, scan = `id, mapping, erp_id, crm_id`, scanCouplingIDs
+	}
+	q := new(query).sql(`SELECT ` + cols + ` FROM couplings WHERE id > `).arg(f.AfterID)
 	if f.Mapping != "" {
 		q.sql(` AND mapping = `).arg(f.Mapping)
 	}
@@ -168,7 +178,7 @@ func (s *Store) ListCouplings(ctx context.Context, f store.CouplingFilter) ([]sy
 	if err != nil {
 		return nil, fmt.Errorf("store: list couplings: %w", err)
 	}
-	return collect(rows, "list couplings", scanCoupling)
+	return collect(rows, "list couplings", scan)
 }
 
 // CountCouplings counts a mapping's couplings ("" counts all).

@@ -214,6 +214,17 @@ func testListCouplings(t *testing.T, s store.Store) {
 		}
 	}
 
+	// IDsOnly pages the same rows with their ids and nothing else.
+	ids, err := s.ListCouplings(c, store.CouplingFilter{Mapping: "CUSTOMER", FailedOnly: true, IDsOnly: true, AfterID: all[0].ID, Limit: 100})
+	require.NoError(t, err)
+	require.Len(t, ids, 8, "failed ones after the first")
+	for _, got := range ids {
+		whole, err := s.GetCouplingByERP(c, "CUSTOMER", got.ERPID)
+		require.NoError(t, err)
+		require.Equal(t, syncer.Coupling{ID: whole.ID, Mapping: "CUSTOMER", ERPID: whole.ERPID, CRMID: whole.CRMID}, got)
+		require.Equal(t, "Failure", whole.LastResult)
+	}
+
 	tests := []struct {
 		name string
 		f    store.CouplingFilter
@@ -233,7 +244,7 @@ func testListCouplings(t *testing.T, s store.Store) {
 		require.Len(t, got, tc.want, tc.name)
 		require.NotNil(t, got, tc.name)
 	}
-	_, err := s.ListCouplings(c, store.CouplingFilter{Limit: -1})
+	_, err = s.ListCouplings(c, store.CouplingFilter{Limit: -1})
 	require.ErrorIs(t, err, store.ErrInvalid)
 }
 

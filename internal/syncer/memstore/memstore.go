@@ -143,6 +143,11 @@ func (s *Store) ListCouplings(_ context.Context, q syncer.CouplingQuery) ([]sync
 	if q.Limit > 0 && len(out) > q.Limit {
 		out = out[:q.Limit]
 	}
+	if q.IDsOnly {
+		for i, c := range out {
+			out[i] = syncer.Coupling{ID: c.ID, Mapping: c.Mapping, ERPID: c.ERPID, CRMID: c.CRMID}
+		}
+	}
 	return out, nil
 }
 

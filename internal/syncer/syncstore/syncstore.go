@@ -62,7 +62,7 @@ func (a *Store) DeleteCoupling(ctx context.Context, m, erpID string) error {
 }
 
 func (a *Store) ListCouplings(ctx context.Context, q syncer.CouplingQuery) ([]syncer.Coupling, error) {
-	cs, err := a.s.ListCouplings(ctx, store.CouplingFilter{Mapping: q.Mapping, SkippedOnly: q.SkippedOnly, FailedOnly: q.FailedOnly, AfterID: q.AfterID, Limit: q.Limit})
+	cs, err := a.s.ListCouplings(ctx, store.CouplingFilter{Mapping: q.Mapping, SkippedOnly: q.SkippedOnly, FailedOnly: q.FailedOnly, AfterID: q.AfterID, Limit: q.Limit, IDsOnly: q.IDsOnly})
 	return cs, mapErr(err)
 }
 
