@@ -68,22 +68,35 @@ func (g guid) String() string {
 	return string(b[:])
 }
 
-// idSet is a set of record ids, GUIDs packed (see guid).
+// idSet is a set of record ids, GUIDs packed (see guid). The GUIDs
+// live in a sorted slice and the latest ones in a small map, merged into
+// the slice every idSetMergeAt: a run over 1,000,000 records keeps the ids
+// it handled in 16 MB where a map of them took 40.
 type idSet struct {
-	guids map[guid]struct{}
-	other map[string]struct{}
+	sorted []guid
+	recent map[guid]struct{}
+	other  map[string]struct{}
 }
+
+// idSetMergeAt bounds the map: at 65,536 ids a merge copies the slice
+// about fifteen times over a run of 1,000,000, and the map stays near 3 MB.
+const idSetMergeAt = 1 << 16
+
+func compareGUIDs(a, b guid) int { return bytes.Compare(a[:], b[:]) }
 
 // add puts id in the set; false when it was there already.
 func (s *idSet) add(id string) bool {
 	if g, ok := packGUID(id); ok {
-		if _, dup := s.guids[g]; dup {
+		if s.hasGUID(g) {
 			return false
 		}
-		if s.guids == nil {
-			s.guids = map[guid]struct{}{}
+		if s.recent == nil {
+			s.recent = map[guid]struct{}{}
 		}
-		s.guids[g] = struct{}{}
+		s.recent[g] = struct{}{}
+		if len(s.recent) >= idSetMergeAt {
+			s.merge()
+		}
 		return true
 	}
 	if _, dup := s.other[id]; dup {
@@ -96,13 +109,41 @@ func (s *idSet) add(id string) bool {
 	return true
 }
 
+// merge moves the recent GUIDs into the sorted slice, merging from the
+// back in place so that only the slice's growth allocates.
+func (s *idSet) merge() {
+	add := make([]guid, 0, len(s.recent))
+	for g := range s.recent {
+		add = append(add, g)
+	}
+	slices.SortFunc(add, compareGUIDs)
+	n, m := len(s.sorted), len(add)
+	s.sorted = slices.Grow(s.sorted, m)[:n+m]
+	i, j := n-1, m-1
+	for k := n + m - 1; j >= 0; k-- {
+		if i >= 0 && compareGUIDs(s.sorted[i], add[j]) > 0 {
+			s.sorted[k], i = s.sorted[i], i-1
+		} else {
+			s.sorted[k], j = add[j], j-1
+		}
+	}
+	clear(s.recent)
+}
+
+func (s *idSet) hasGUID(g guid) bool {
+	if _, in := s.recent[g]; in {
+		return true
+	}
+	_, in := slices.BinarySearchFunc(s.sorted, g, compareGUIDs)
+	return in
+}
+
 func (s *idSet) has(id string) bool {
 	if s == nil {
 		return false
 	}
 	if g, ok := packGUID(id); ok {
-		_, in := s.guids[g]
-		return in
+		return s.hasGUID(g)
 	}
 	_, in := s.other[id]
 	return in
@@ -112,7 +153,7 @@ func (s *idSet) len() int {
 	if s == nil {
 		return 0
 	}
-	return len(s.guids) + len(s.other)
+	return len(s.sorted) + len(s.recent) + len(s.other)
 }
 
 // all yields the ids in no particular order.
@@ -121,7 +162,12 @@ func (s *idSet) all() iter.Seq[string] {
 		if s == nil {
 			return
 		}
-		for g := range s.guids {
+		for _, g := range s.sorted {
+			if !yield(g.String()) {
+				return
+			}
+		}
+		for g := range s.recent {
 			if !yield(g.String()) {
 				return
 			}
@@ -157,7 +203,7 @@ func (l *idList) seal() {
 	if l.sealed {
 		return
 	}
-	slices.SortFunc(l.guids, func(a, b guid) int { return bytes.Compare(a[:], b[:]) })
+	slices.SortFunc(l.guids, compareGUIDs)
 	l.guids = slices.Clip(slices.Compact(l.guids))
 	slices.Sort(l.other)
 	l.other = slices.Clip(slices.Compact(l.other))

@@ -57,6 +57,35 @@ func FuzzPackGUID(f *testing.F) {
 	})
 }
 
+// Past several merges of its recent ids into the sorted slice, the set
+// still answers every id once, repeats included, and walks each once.
+func TestIDSetAcrossMerges(t *testing.T) {
+	t.Parallel()
+	var s idSet
+	n := 3*idSetMergeAt + 123
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = uuid.NewString()
+		require.True(t, s.add(ids[i]))
+		if i%7 == 0 { // a repeat of an earlier one, merged or not
+			require.False(t, s.add(ids[i/2]), "id %d again", i/2)
+		}
+	}
+	require.Equal(t, n, s.len())
+	require.Len(t, s.recent, n%idSetMergeAt, "three merges, the rest recent")
+	require.True(t, slices.IsSortedFunc(s.sorted, compareGUIDs))
+	for _, id := range ids {
+		require.True(t, s.has(id))
+	}
+	require.False(t, s.has(uuid.NewString()))
+	seen := map[string]bool{}
+	for id := range s.all() {
+		require.False(t, seen[id], id)
+		seen[id] = true
+	}
+	require.Len(t, seen, n)
+}
+
 func TestIDSet(t *testing.T) {
 	t.Parallel()
 	var s idSet
@@ -92,4 +121,23 @@ func TestIDList(t *testing.T) {
 	var none *idList
 	require.Zero(t, none.len())
 	require.Empty(t, slices.Collect(none.all()))
+}
+
+// BenchmarkIDSetAdd marks 1,000,000 GUIDs seen, as a full run of that
+// size does: time per op and bytes held (B/op) at the end.
+func BenchmarkIDSetAdd(b *testing.B) {
+	ids := make([]string, 1_000_000)
+	for i := range ids {
+		ids[i] = uuid.NewString()
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		var s idSet
+		for _, id := range ids {
+			s.add(id)
+		}
+		if s.len() != len(ids) {
+			b.Fatal(s.len())
+		}
+	}
 }
