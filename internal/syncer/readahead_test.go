@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -15,10 +17,13 @@ type pagedSide struct {
 	n   int
 	err error
 	got int // pages the reader handed over
+	// made counts the pages the reader has made, handed over or not.
+	made atomic.Int32
 }
 
 func (s *pagedSide) Read(_ context.Context, _ ReadQuery, fn func([]Record) error) error {
 	for i := range s.n {
+		s.made.Add(1)
 		if err := fn([]Record{{ID: fmt.Sprint(i)}}); err != nil {
 			return err
 		}
@@ -64,4 +69,20 @@ func TestReadAhead(t *testing.T) {
 			}
 		})
 	}
+}
+
+// While fn works on page k the reader has made page k+1 at most: one page
+// waits, not two (each ERP page is thousands of decoded records).
+func TestReadAheadHoldsOnePageAhead(t *testing.T) {
+	t.Parallel()
+	side := &pagedSide{n: 6}
+	k := int32(0)
+	err := readAhead(t.Context(), side, ReadQuery{}, func(page []Record) error {
+		time.Sleep(20 * time.Millisecond) // time enough for the reader to run ahead if it can
+		require.LessOrEqual(t, side.made.Load(), min(k+2, 6), "pages made while fn holds page %d", k)
+		k++
+		return nil
+	})
+	require.NoError(t, err)
+	require.Equal(t, int32(6), k)
 }
