@@ -73,7 +73,7 @@ func TestIDSetAcrossMerges(t *testing.T) {
 	}
 	require.Equal(t, n, s.len())
 	require.Len(t, s.recent, n%idSetMergeAt, "three merges, the rest recent")
-	require.True(t, slices.IsSortedFunc(s.sorted, compareGUIDs))
+	require.True(t, slices.IsSortedFunc(s.sorted, compare16[guid]))
 	for _, id := range ids {
 		require.True(t, s.has(id))
 	}

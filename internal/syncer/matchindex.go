@@ -1,7 +1,6 @@
 package syncer
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"fmt"
@@ -49,8 +48,6 @@ func hashKey(k string) keyHash {
 	sum := sha256.Sum256([]byte(k))
 	return keyHash(sum[:16])
 }
-
-func compareKeys(a, b keyHash) int { return bytes.Compare(a[:], b[:]) }
 
 // refAmbiguous marks a key that several CRM records share.
 const refAmbiguous = -1
@@ -140,7 +137,7 @@ func (ix *matchIndex) seal() {
 		return
 	}
 	for g, keys := range ix.crm {
-		slices.SortFunc(keys, func(a, b keyRef) int { return compareKeys(a.key, b.key) })
+		slices.SortFunc(keys, func(a, b keyRef) int { return compare16(a.key, b.key) })
 		out := keys[:0]
 		for _, k := range keys {
 			if n := len(out); n > 0 && out[n-1].key == k.key {
@@ -159,7 +156,7 @@ func (ix *matchIndex) seal() {
 // lookup is the reference a sealed group holds for key.
 func (ix *matchIndex) lookup(g int, key keyHash) (int32, bool) {
 	keys := ix.crm[g]
-	i, found := slices.BinarySearchFunc(keys, key, func(e keyRef, k keyHash) int { return compareKeys(e.key, k) })
+	i, found := slices.BinarySearchFunc(keys, key, func(e keyRef, k keyHash) int { return compare16(e.key, k) })
 	if !found {
 		return 0, false
 	}

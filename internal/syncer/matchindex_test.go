@@ -55,7 +55,7 @@ func TestMatchIndexSeal(t *testing.T) {
 				}
 			}
 			ix.seal()
-			require.True(t, slices.IsSortedFunc(ix.crm[0], func(a, b keyRef) int { return compareKeys(a.key, b.key) }))
+			require.True(t, slices.IsSortedFunc(ix.crm[0], func(a, b keyRef) int { return compare16(a.key, b.key) }))
 			got := ""
 			if ref, ok := ix.lookup(0, hashKey(tt.key)); ok {
 				got = "ambiguous"
