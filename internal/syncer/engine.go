@@ -223,6 +223,7 @@ func (e *Engine) Run(ctx context.Context, names []string, ro RunOptions) ([]Job,
 // keepHeaders makes the run return the ERP ids it wrote, for its lines.
 func (e *Engine) runOne(ctx context.Context, m *mapping.TableMapping, ro RunOptions, res *resolver, headers []string, keepHeaders bool) (Job, []string) {
 	r := &run{e: e, m: m, ro: ro, res: res, started: e.now().UTC(), keepHeaders: keepHeaders}
+	r.commits.st = e.opts.Store
 	job, err := e.opts.Store.CreateJob(ctx, Job{Mapping: m.Name, Trigger: ro.Trigger, Status: "running", StartedAt: r.started})
 	if err != nil {
 		return Job{Mapping: m.Name, Status: "failed", Message: "could not record the job: " + err.Error()}, nil

@@ -32,6 +32,7 @@ type run struct {
 	force       map[string]bool            // CRM ids to write although not newer (conflict won by the CRM)
 	done        int
 	crmWrote    time.Time // latest CRM modifiedon of coupler's own writes in this run
+	commits     committer // the chunks' store transactions, grouped
 
 	openOnce sync.Once
 	openErr  error

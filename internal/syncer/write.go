@@ -66,7 +66,6 @@ func (r *run) writeChunk(ctx context.Context, toCRM bool, items []item) error {
 	if !toCRM {
 		entity, key = r.m.ERPEntity, "id"
 	}
-	st := r.e.opts.Store
 	// Announce creates before sending them: a crash between the write and
 	// its coupling is reconciled on restart instead of creating twice.
 	var intents []Intent
@@ -83,8 +82,12 @@ func (r *run) writeChunk(ctx context.Context, toCRM bool, items []item) error {
 	}
 	var stored []Intent
 	if len(intents) > 0 {
-		var err error
-		if stored, err = st.AddIntents(ctx, intents); err != nil {
+		err := r.commits.do(ctx, func(ctx context.Context, tx Store) error {
+			var err error
+			stored, err = tx.AddIntents(ctx, intents)
+			return err
+		})
+		if err != nil {
 			return fmt.Errorf("record write intents: %w", err)
 		}
 	}
@@ -112,7 +115,7 @@ func (r *run) writeChunk(ctx context.Context, toCRM bool, items []item) error {
 	if err != nil {
 		return err
 	}
-	err = st.Atomically(ctx, func(ctx context.Context, tx Store) error {
+	err = r.commits.do(ctx, func(ctx context.Context, tx Store) error {
 		// Deletions first: a record restored under a new ERP id keeps its
 		// CRM id, which the old coupling still holds until then.
 		for _, id := range o.del {

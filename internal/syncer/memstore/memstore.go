@@ -330,6 +330,25 @@ func (t *txView) ResolveErrors(ctx context.Context, m, erpID, crmID string, at t
 	return nil
 }
 
+// AddIntents numbers the intents now, as a database would inside the
+// transaction, and adds them when it commits.
+func (t *txView) AddIntents(_ context.Context, is []syncer.Intent) ([]syncer.Intent, error) {
+	out := make([]syncer.Intent, len(is))
+	t.Store.mu.Lock()
+	for i, in := range is {
+		in.ID = t.Store.id()
+		in.CreatedAt = time.Now()
+		out[i] = in
+	}
+	t.Store.mu.Unlock()
+	t.writes = append(t.writes, func() error {
+		defer t.Store.lock()()
+		t.Store.intents = append(t.Store.intents, out...)
+		return nil
+	})
+	return out, nil
+}
+
 func (t *txView) DeleteIntents(ctx context.Context, ids []int64) error {
 	t.writes = append(t.writes, func() error { return t.Store.DeleteIntents(ctx, ids) })
 	return nil
