@@ -131,3 +131,55 @@ func BenchmarkFailedCouplings(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkChunkOutcome is the store's share of one $batch of a full run:
+// the intents of 1,000 creates in one transaction, then, in another, the
+// 1,000 new couplings (random ids, as BC's and the deterministic CRM ids
+// are, with their snapshots) and the intents deleted, on a table that
+// already holds 100,000 couplings. Per op: one chunk of 1,000 records.
+func BenchmarkChunkOutcome(b *testing.B) {
+	ctx := context.Background()
+	db, err := store.Open(ctx, store.Options{DataDir: b.TempDir(), Logger: slog.New(slog.DiscardHandler)})
+	require.NoError(b, err)
+	defer db.Close()
+	st := syncstore.New(db)
+	const n, page = 100_000, 1000
+	snapshot := `{"addressLine1":"12 High Street","addressLine2":"","city":"London","country":"GB","creditLimit":1000,` +
+		`"currencyCode":"GBP","displayName":"Adams Trading 1","email":"contact1@example.com","number":"S0000001",` +
+		`"paymentTermsId":"6f9619ff-8b86-d011-b42d-00c04fc964ff","phoneNumber":"+44 20 7946 0000","postalCode":"EC1A 1BB",` +
+		`"salespersonCode":"JO","shipmentMethodId":"","state":"","website":""}`
+	chunk := func(k int) []syncer.Coupling {
+		cs := make([]syncer.Coupling, page)
+		for i := range cs {
+			erp := syncer.DeterministicID("BENCH-ERP", fmt.Sprint(k*page+i)) // random-looking, as BC's ids
+			cs[i] = syncer.Coupling{Mapping: mapping.Customer, ERPID: erp, CRMID: syncer.DeterministicID(mapping.Customer, erp),
+				LastResult: syncer.ResultSuccess, Snapshot: snapshot}
+		}
+		return cs
+	}
+	for k := range n / page {
+		require.NoError(b, st.PutCouplings(ctx, chunk(k)))
+	}
+	k := n / page
+	b.ReportAllocs()
+	for b.Loop() {
+		cs := chunk(k)
+		k++
+		intents := make([]syncer.Intent, len(cs))
+		for i, c := range cs {
+			intents[i] = syncer.Intent{Mapping: c.Mapping, Direction: "ToCRM", SourceID: c.ERPID, TargetID: c.CRMID, Op: "create"}
+		}
+		stored, err := st.AddIntents(ctx, intents)
+		require.NoError(b, err)
+		ids := make([]int64, len(stored))
+		for i, in := range stored {
+			ids[i] = in.ID
+		}
+		require.NoError(b, st.Atomically(ctx, func(ctx context.Context, tx syncer.Store) error {
+			if err := tx.PutCouplings(ctx, cs); err != nil {
+				return err
+			}
+			return tx.DeleteIntents(ctx, ids)
+		}))
+	}
+}

@@ -2,10 +2,13 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -13,6 +16,7 @@ import (
 	"github.com/coupler/coupler/internal/store"
 	"github.com/coupler/coupler/internal/store/sqlite"
 	"github.com/coupler/coupler/internal/store/storetest"
+	"github.com/coupler/coupler/internal/syncer"
 )
 
 func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -87,4 +91,40 @@ func TestConcurrentOpen(t *testing.T) {
 			return store.Open(ctx, store.Options{DataDir: dir, Logger: discard()})
 		})
 	})
+}
+
+// TestCheckpointsInBulk: commits of several thousand pages stay in the WAL
+// until 64 MB of it (not SQLite's default of 4 MB, which made every chunk's
+// commit copy its pages into the database file too), and all of it is in the
+// database once the store is closed and opened again.
+func TestCheckpointsInBulk(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	ctx := t.Context()
+	s, err := store.Open(ctx, store.Options{DataDir: dir, Logger: discard()})
+	require.NoError(t, err)
+	snapshot := strings.Repeat("x", 600)
+	const chunks, size = 10, 1000
+	for k := range chunks {
+		cs := make([]syncer.Coupling, size)
+		for i := range cs {
+			id := fmt.Sprintf("%08d-%d", k*size+i, i*7919%size)
+			cs[i] = syncer.Coupling{Mapping: "CUSTOMER", ERPID: id, CRMID: "c" + id, LastResult: syncer.ResultSuccess, Snapshot: snapshot}
+		}
+		require.NoError(t, s.PutCouplings(ctx, cs))
+	}
+	raw, err := sql.Open("sqlite", "file:"+filepath.Join(dir, sqlite.FileName))
+	require.NoError(t, err)
+	var busy, frames, copied int
+	require.NoError(t, raw.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &copied))
+	require.NoError(t, raw.Close())
+	require.Greater(t, frames, 2000, "the WAL was checkpointed (and restarted) along the way")
+	require.NoError(t, s.Close())
+
+	s, err = store.Open(ctx, store.Options{DataDir: dir, Logger: discard()})
+	require.NoError(t, err)
+	defer s.Close()
+	n, err := s.CountCouplings(ctx, "CUSTOMER")
+	require.NoError(t, err)
+	require.Equal(t, chunks*size, n)
 }
