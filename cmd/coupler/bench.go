@@ -59,6 +59,7 @@ func init() {
 		f.BoolVar(&o.JSON, "json", false, "print one JSON object per scenario on stdout (the table goes to stderr)")
 		f.StringVar(&profile, "cpuprofile", "", "write a CPU profile of this process (sandbox included for in-process scenarios) to this file, for go tool pprof")
 		f.StringVar(&o.HeapProfile, "heapprofile", "", "write a heap profile of the synchronising process (the worker for the memory scenario) taken at its highest live heap, for go tool pprof")
+		f.BoolVar(&o.SandboxProcess, "sandbox-process", false, "full scenario: run the sandbox as a child process instead of inside this one (its heap then stays out of this process's garbage collection, as remote services' do)")
 		f.StringVar(&worker, "worker-ready", "", "internal: run the synchronising process of the memory scenario against this ready file")
 		_ = f.MarkHidden("worker-ready")
 		return cmd

@@ -16,17 +16,22 @@ import (
 func TestBenchCommandTiny(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
-		scenario string
-		keys     []string
+		name, scenario string
+		flags          []string
+		keys           []string
 	}{
-		{"full", []string{"records_per_sec", "floor_records_per_sec", "ratio", "requests", "peak_rss_mb"}},
+		{"full", "full", nil, []string{"records_per_sec", "floor_records_per_sec", "ratio", "requests", "peak_rss_mb"}},
+		// The sandbox as a child process; coupler and the floor here.
+		{"full-sandbox-process", "full", []string{"--sandbox-process"},
+			[]string{"records_per_sec", "floor_records_per_sec", "ratio", "requests", "peak_rss_mb", "sandbox_peak_rss_mb", "sandbox_process"}},
 		// The sandbox and the synchronising coupler run as child processes.
-		{"memory", []string{"records_per_sec", "peak_rss_mb", "sandbox_peak_rss_mb"}},
+		{"memory", "memory", nil, []string{"records_per_sec", "peak_rss_mb", "sandbox_peak_rss_mb"}},
 	} {
-		t.Run(tc.scenario, func(t *testing.T) {
+		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			heap := filepath.Join(t.TempDir(), "heap.pprof")
-			out, errOut, code := run(t, nil, "bench", "--scenario", tc.scenario, "--records", "500", "--json", "--heapprofile", heap)
+			args := append([]string{"bench", "--scenario", tc.scenario, "--records", "500", "--json", "--heapprofile", heap}, tc.flags...)
+			out, errOut, code := run(t, nil, args...)
 			require.Equal(t, 0, code, errOut)
 			prof, err := os.ReadFile(heap)
 			require.NoError(t, err)

@@ -30,12 +30,24 @@ func runFull(ctx context.Context, o Options) (Result, error) {
 	if n == 0 {
 		n = defaultFullRecords
 	}
-	sb, err := sandbox.Start(ctx, sandbox.Options{Seed: "demo", Scale: n, Logger: o.Logger})
-	if err != nil {
-		return Result{}, err
+	var ready sandbox.Ready
+	var child *sandboxProcess
+	if o.SandboxProcess {
+		var err error
+		if child, err = startSandboxProcess(ctx, o.Exe, n); err != nil {
+			return Result{}, err
+		}
+		defer child.stop()
+		ready = child.ready
+	} else {
+		sb, err := sandbox.Start(ctx, sandbox.Options{Seed: "demo", Scale: n, Logger: o.Logger})
+		if err != nil {
+			return Result{}, err
+		}
+		defer sb.Close()
+		ready = sb.Ready()
 	}
-	defer sb.Close()
-	e, err := connect(ctx, sb.Ready(), o.Logger, clientPace{})
+	e, err := connect(ctx, ready, o.Logger, clientPace{})
 	if err != nil {
 		return Result{}, err
 	}
@@ -59,6 +71,11 @@ func runFull(ctx context.Context, o Options) (Result, error) {
 	}
 	res.PeakRSSMB = selfPeakRSSMB()
 	res.Note = "peak_rss_mb is this process with the sandbox in it (both simulators' data); the memory scenario measures coupler alone"
+	if child != nil {
+		res.SandboxProcess = true
+		res.SandboxRSSMB = child.stop()
+		res.Note = "the sandbox ran in its own process (sandbox_peak_rss_mb); peak_rss_mb is this process: coupler and the floor's client"
+	}
 	return res, nil
 }
 

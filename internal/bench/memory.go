@@ -29,28 +29,12 @@ func runMemory(ctx context.Context, o Options) (Result, error) {
 	if o.Exe == "" {
 		return Result{}, errors.New("the memory scenario needs the coupler binary (Options.Exe) to start its child processes")
 	}
-	dir, err := os.MkdirTemp("", "coupler-bench-memory-")
+	sb, err := startSandboxProcess(ctx, o.Exe, n)
 	if err != nil {
 		return Result{}, err
 	}
-	defer os.RemoveAll(dir)
-	readyFile := filepath.Join(dir, "ready.json")
-	sbCmd := exec.CommandContext(ctx, o.Exe, "sandbox", "--seed", "demo", "--scale", fmt.Sprint(n), "--ready-file", readyFile)
-	sbCmd.Stdout, sbCmd.Stderr = nil, nil
-	if err := sbCmd.Start(); err != nil {
-		return Result{}, fmt.Errorf("starting the sandbox process: %w", err)
-	}
-	sbDone := make(chan error, 1)
-	go func() { sbDone <- sbCmd.Wait() }()
-	defer func() {
-		if sbCmd.ProcessState == nil {
-			_ = sbCmd.Process.Kill()
-			<-sbDone
-		}
-	}()
-	if err := waitReady(ctx, readyFile, sbDone, 15*time.Minute); err != nil {
-		return Result{}, err
-	}
+	defer sb.stop()
+	readyFile := sb.readyFile
 	var out, errb bytes.Buffer
 	args := []string{"bench", "--worker-ready", readyFile, "--log-level", "error"}
 	if o.HeapProfile != "" {
@@ -67,16 +51,72 @@ func runMemory(ctx context.Context, o Options) (Result, error) {
 	}
 	res.Scenario = "memory"
 	res.PeakRSSMB = childPeakRSSMB(w.ProcessState)
-	_ = sbCmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-sbDone:
-	case <-time.After(30 * time.Second):
-		_ = sbCmd.Process.Kill()
-		<-sbDone
-	}
-	res.SandboxRSSMB = childPeakRSSMB(sbCmd.ProcessState)
+	res.SandboxRSSMB = sb.stop()
 	res.Note = "peak_rss_mb is the synchronising coupler process alone (getrusage); the sandbox ran in its own process"
 	return res, nil
+}
+
+// sandboxProcess is `coupler sandbox` running as a child process.
+type sandboxProcess struct {
+	cmd       *exec.Cmd
+	done      chan error
+	dir       string
+	readyFile string
+	ready     sandbox.Ready
+	stopped   bool
+	rssMB     float64
+}
+
+// startSandboxProcess starts `coupler sandbox --scale n` and waits for its
+// ready file: the simulators' data and their garbage collection then live
+// in a process of their own, as the real services do.
+func startSandboxProcess(ctx context.Context, exe string, n int) (*sandboxProcess, error) {
+	if exe == "" {
+		return nil, errors.New("a sandbox in its own process needs the coupler binary (Options.Exe)")
+	}
+	dir, err := os.MkdirTemp("", "coupler-bench-sandbox-")
+	if err != nil {
+		return nil, err
+	}
+	p := &sandboxProcess{dir: dir, readyFile: filepath.Join(dir, "ready.json"), done: make(chan error, 1)}
+	p.cmd = exec.CommandContext(ctx, exe, "sandbox", "--seed", "demo", "--scale", fmt.Sprint(n), "--ready-file", p.readyFile)
+	if err := p.cmd.Start(); err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("starting the sandbox process: %w", err)
+	}
+	go func() { p.done <- p.cmd.Wait() }()
+	if err := waitReady(ctx, p.readyFile, p.done, 15*time.Minute); err != nil {
+		p.stop()
+		return nil, err
+	}
+	b, err := os.ReadFile(p.readyFile)
+	if err == nil {
+		err = json.Unmarshal(b, &p.ready)
+	}
+	if err != nil {
+		p.stop()
+		return nil, fmt.Errorf("the sandbox's ready file %s: %w", p.readyFile, err)
+	}
+	return p, nil
+}
+
+// stop ends the sandbox (SIGTERM, then SIGKILL after 30 s) and returns its
+// peak RSS in MB; it may be called more than once.
+func (p *sandboxProcess) stop() float64 {
+	if p.stopped {
+		return p.rssMB
+	}
+	p.stopped = true
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(30 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	}
+	p.rssMB = childPeakRSSMB(p.cmd.ProcessState)
+	os.RemoveAll(p.dir)
+	return p.rssMB
 }
 
 // waitReady waits, bounded, for `coupler sandbox` to write its ready file.
