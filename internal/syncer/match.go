@@ -76,7 +76,7 @@ func (e *Engine) match(ctx context.Context, m *mapping.TableMapping, dryRun bool
 	if idx == nil {
 		idx = newMatchIndex(st, m.Name, groups)
 		err := e.opts.CRM.Read(ctx, ReadQuery{Entity: m.CRMEntitySet, Key: m.CRMKey, Modified: m.CRMModifiedField(), Filter: m.CRMFilter, Select: crmSel}, func(page []Record) error {
-			return idx.addCRM(ctx, page, nil)
+			return idx.addCRM(ctx, page, nil, nil)
 		})
 		if err != nil {
 			return res, fmt.Errorf("read CRM %s: %w", m.CRMEntitySet, err)

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/coupler/coupler/internal/mapping"
 )
@@ -26,7 +27,7 @@ type matchIndex struct {
 	groups  [][]mapping.FieldMapping
 	crm     [][]keyRef // per group: sorted by key once sealed
 	sealed  bool
-	ids     crmRefs
+	ids     *crmRefs // shared with the list addCRM keeps ids in, if any
 	erp     map[string]*erpCandidate
 	erpFree int // uncoupled ERP records seen
 }
@@ -79,6 +80,20 @@ func (c *crmRefs) same(a, b int32) bool {
 	return false
 }
 
+// compare orders references by the ids they name: GUIDs first, by their
+// bytes, then the other ids.
+func (c *crmRefs) compare(a, b int32) int {
+	switch {
+	case a >= 0 && b >= 0:
+		return compare16(c.guids[a], c.guids[b])
+	case a < 0 && b < 0:
+		return strings.Compare(c.other[-a-2], c.other[-b-2])
+	case a >= 0:
+		return -1
+	}
+	return 1
+}
+
 func (c *crmRefs) id(ref int32) string {
 	if ref >= 0 {
 		return c.guids[ref].String()
@@ -93,7 +108,7 @@ type erpCandidate struct {
 }
 
 func newMatchIndex(st Store, mappingName string, groups [][]mapping.FieldMapping) *matchIndex {
-	return &matchIndex{st: st, mapping: mappingName, groups: groups, crm: make([][]keyRef, len(groups)), erp: map[string]*erpCandidate{}}
+	return &matchIndex{st: st, mapping: mappingName, groups: groups, crm: make([][]keyRef, len(groups)), ids: &crmRefs{}, erp: map[string]*erpCandidate{}}
 }
 
 // empty is true when no uncoupled CRM record has a match key.
@@ -106,15 +121,24 @@ func (ix *matchIndex) empty() bool {
 	return true
 }
 
-// addCRM indexes the uncoupled records of a page of CRM rows; free, when
-// not nil, is told each of them too.
-func (ix *matchIndex) addCRM(ctx context.Context, page []Record, free func(Record)) error {
-	return ix.free(ctx, SideCRM, page, func(rec Record) {
-		if free != nil {
-			free(rec)
+// addCRM indexes the uncoupled records of a page of CRM rows. When keep
+// is not nil it is asked about each of them, and the ids it wants are
+// added to kept, which then shares the index's packed ids (and outlives
+// the index).
+func (ix *matchIndex) addCRM(ctx context.Context, page []Record, keep func(Record) bool, kept *idList) error {
+	if keep != nil {
+		if kept.ids != nil && kept.ids != ix.ids {
+			return fmt.Errorf("match index of %s: the kept ids belong to another list", ix.mapping)
 		}
+		kept.ids = ix.ids
+	}
+	return ix.free(ctx, SideCRM, page, func(rec Record) {
 		var ref int32
 		added := false // to ix.ids, once for all groups
+		if keep != nil && keep(rec) {
+			ref, added = ix.ids.add(rec.ID), true
+			kept.addRef(ref)
+		}
 		for g, group := range ix.groups {
 			k, ok := matchKey(group, rec.Fields, false)
 			if !ok {

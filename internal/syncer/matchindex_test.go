@@ -49,7 +49,7 @@ func TestMatchIndexSeal(t *testing.T) {
 			t.Parallel()
 			ix := newMatchIndex(nothingCoupled{}, "CUSTOMER", byName)
 			for i, p := range tt.pages {
-				require.NoError(t, ix.addCRM(context.Background(), p, nil))
+				require.NoError(t, ix.addCRM(context.Background(), p, nil, nil))
 				if i == 0 {
 					ix.seal() // a page after sealing unseals
 				}
@@ -66,4 +66,37 @@ func TestMatchIndexSeal(t *testing.T) {
 			require.Equal(t, tt.want, got)
 		})
 	}
+}
+
+// The ids the run keeps while the index is built are the index's own packed
+// ids: each kept row once (read twice or not), rows without a match key
+// too, and none of those keep refuses.
+func TestMatchIndexKeeps(t *testing.T) {
+	t.Parallel()
+	byName := [][]mapping.FieldMapping{{{ERPField: "displayName", CRMField: "name"}}}
+	row := func(id, name, by string) Record {
+		return Record{ID: id, ModifiedBy: by, Fields: map[string]any{"name": name}}
+	}
+	g1, g2, g3 := uuid.NewString(), uuid.NewString(), uuid.NewString()
+	pages := [][]Record{
+		{row(g1, "Adatum", "u"), row(g2, "Trey", "coupler"), row("a-1", "", "u")},
+		{row(g3, "  ", "u"), row(g1, "Adatum", "u"), row("a-1", "", "u"), row("a-0", "Fabrikam", "u")},
+	}
+	ix := newMatchIndex(nothingCoupled{}, "CUSTOMER", byName)
+	kept := &idList{}
+	keep := func(r Record) bool { return r.ModifiedBy != "coupler" }
+	for _, p := range pages {
+		require.NoError(t, ix.addCRM(context.Background(), p, keep, kept))
+	}
+	ix.seal()
+	ref, ok := ix.lookup(0, hashKey("trey"))
+	require.True(t, ok, "a row not kept is indexed all the same")
+	require.Equal(t, g2, ix.ids.id(ref))
+
+	require.Equal(t, 4, kept.len())
+	got := slices.Collect(kept.all())
+	require.ElementsMatch(t, []string{g1, g3, "a-0", "a-1"}, got)
+	require.Equal(t, []string{"a-0", "a-1"}, got[2:], "GUIDs first, then the other ids in order")
+	require.Error(t, newMatchIndex(nothingCoupled{}, "CUSTOMER", byName).addCRM(context.Background(), pages[0], keep, kept),
+		"a list that shares one index's ids cannot take another's")
 }

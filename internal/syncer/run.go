@@ -185,22 +185,23 @@ func (r *run) syncTable(ctx context.Context) error {
 		// here matters only if matching couples it: only its id is kept,
 		// and dropOutOfScope reads again the rows matching couples (a full
 		// run over a CRM table of 1,000,000 uncoupled rows held them all).
-		var onFree func(Record)
-		var freed map[string]bool // of the page being read: the ids onFree kept
+		var keep func(Record) bool
+		var freed map[string]bool // of the page being read: the ids keep kept
 		if matchFirst && m.OnlyCoupled {
-			onFree = func(rec Record) {
+			keep = func(rec Record) bool {
 				if self == "" || rec.ModifiedBy != self {
-					free.add(rec.ID)
 					freed[rec.ID] = true
+					return true
 				}
+				return false
 			}
 		}
 		err = r.e.opts.CRM.Read(ctx, q, func(page []Record) error {
-			if onFree != nil {
+			if keep != nil {
 				freed = make(map[string]bool, len(page))
 			}
 			if crmIdx != nil {
-				if err := crmIdx.addCRM(ctx, page, onFree); err != nil {
+				if err := crmIdx.addCRM(ctx, page, keep, free); err != nil {
 					return err
 				}
 			}
@@ -212,7 +213,7 @@ func (r *run) syncTable(ctx context.Context) error {
 					continue // coupler's own write: not a change to bring back
 				}
 				if freed[rec.ID] {
-					continue // its id only: see onFree
+					continue // its id only: see keep
 				}
 				crmChanged[rec.ID] = rec
 			}
@@ -292,7 +293,7 @@ func (r *run) syncTable(ctx context.Context) error {
 }
 
 // reread reads the CRM rows of which the read kept only the id (see
-// onFree in syncTable) and that matching has coupled since, into into.
+// keep in syncTable) and that matching has coupled since, into into.
 // A row deleted since is left out: the ERP side settles its coupling.
 func (r *run) reread(ctx context.Context, ids []string, into map[string]Record) error {
 	if len(ids) == 0 {
