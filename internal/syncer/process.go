@@ -24,14 +24,25 @@ type item struct {
 
 // processERP turns ERP records into CRM writes.
 func (r *run) processERP(ctx context.Context, page []Record, crmChanged map[string]Record, retry bool) error {
-	var items []item
-	if err := r.loadOpen(ctx); err != nil {
+	items, n, err := r.prepareERP(ctx, page, crmChanged, retry)
+	if err != nil {
 		return err
+	}
+	err = r.write(ctx, true, items)
+	r.progress(n)
+	return err
+}
+
+// prepareERP turns ERP records into CRM writes to send; n is the records
+// of the page not handled before in this run.
+func (r *run) prepareERP(ctx context.Context, page []Record, crmChanged map[string]Record, retry bool) (items []item, n int, err error) {
+	if err := r.loadOpen(ctx); err != nil {
+		return nil, 0, err
 	}
 	page = r.unseen(SideERP, page)
 	couplings, err := r.couplings(ctx, SideERP, page)
 	if err != nil {
-		return err
+		return nil, 0, err
 	}
 	for _, rec := range page {
 		c, coupled := couplings[rec.ID]
@@ -95,9 +106,7 @@ func (r *run) processERP(ctx context.Context, page []Record, crmChanged map[stri
 		}
 		items = append(items, it)
 	}
-	err = r.write(ctx, true, items)
-	r.progress(len(page))
-	return err
+	return items, len(page), nil
 }
 
 // processCRM turns CRM records into ERP writes.

@@ -245,8 +245,13 @@ func (r *run) syncTable(ctx context.Context) error {
 			return err
 		}
 		q := ReadQuery{Entity: m.ERPEntity, Key: "id", Modified: m.ERPModifiedField(), Filter: m.ERPFilter, Since: since, Select: erpColumns(m)}
-		err = readAhead(ctx, r.e.opts.ERP, q, func(page []Record) error {
-			if err := r.processERP(ctx, page, crmChanged, false); err != nil {
+		fl := newFlow(r, true)
+		err = r.e.opts.ERP.Read(ctx, q, func(page []Record) error {
+			if fl.failed() != nil {
+				return errFlowStopped
+			}
+			items, n, err := r.prepareERP(ctx, page, crmChanged, false)
+			if err != nil {
 				return err
 			}
 			var pageMax time.Time
@@ -255,8 +260,20 @@ func (r *run) syncTable(ctx context.Context) error {
 					pageMax = rec.ModifiedAt
 				}
 			}
-			return r.advance(ctx, SideERP, pageMax) // checkpoint every page
+			if err := fl.send(ctx, items, n, pageMax); err != nil {
+				return err
+			}
+			return fl.settle(ctx) // checkpoint every page once written
 		})
+		switch werr := fl.wait(); {
+		case errors.Is(err, errFlowStopped):
+			err = werr
+		case werr != nil:
+			err = errors.Join(err, werr)
+		}
+		if err == nil {
+			err = fl.settle(ctx)
+		}
 		if err != nil {
 			return fmt.Errorf("ERP %s: %w", m.ERPEntity, err)
 		}
