@@ -18,6 +18,7 @@ import (
 // once all of its batches are recorded.
 type flow struct {
 	size       int                                                      // records per batch
+	build      func(ctx context.Context, chunk []item) []item           // payloads of a batch, just before it goes (nil: as they are)
 	write      func(ctx context.Context, chunk []item) error            // one batch, outcome recorded
 	checkpoint func(ctx context.Context, n int, latest time.Time) error // a page fully written
 	sem        chan struct{}
@@ -43,7 +44,7 @@ func newFlow(r *run, toCRM bool) *flow {
 	if !toCRM {
 		src = SideCRM
 	}
-	return &flow{
+	f := &flow{
 		size:  r.e.batchSize(dst),
 		sem:   make(chan struct{}, max(1, r.e.opts.Concurrency)),
 		write: func(ctx context.Context, chunk []item) error { return r.writeChunk(ctx, toCRM, chunk) },
@@ -52,6 +53,10 @@ func newFlow(r *run, toCRM bool) *flow {
 			return r.advance(ctx, src, latest)
 		},
 	}
+	if toCRM {
+		f.build = r.buildToCRM
+	}
+	return f
 }
 
 // send starts writing a page's items, waiting for a free slot for each
@@ -74,10 +79,22 @@ func (f *flow) send(ctx context.Context, items []item, n int, latest time.Time) 
 			<-f.sem
 			return errFlowStopped
 		}
+		if f.build != nil {
+			// Made once a slot is free: the payloads waiting for one
+			// would be held for nothing.
+			if chunk = f.build(ctx, chunk); len(chunk) == 0 {
+				<-f.sem
+				p.left.Add(-1)
+				continue
+			}
+		}
 		f.wg.Add(1)
 		go func() {
 			defer f.wg.Done()
 			defer func() { <-f.sem }()
+			// The page's items outlive this batch until its last one is
+			// written: let go of this batch's payloads and records now.
+			defer clear(chunk)
 			if err := f.write(ctx, chunk); err != nil {
 				f.mu.Lock()
 				f.errs = append(f.errs, err)

@@ -161,3 +161,34 @@ func TestFlowCancelled(t *testing.T) {
 	require.ErrorIs(t, f.wait(), context.Canceled)
 	require.Equal(t, int32(2), h.started.Load())
 }
+
+// A batch's payloads are made once a slot is free for it, and a batch of
+// which no record could be made is not sent: its page is checkpointed all
+// the same.
+func TestFlowBuildsWhenASlotIsFree(t *testing.T) {
+	t.Parallel()
+	f, h, c := setupFlow(t)
+	var built atomic.Int32
+	f.build = func(_ context.Context, chunk []item) []item {
+		built.Add(int32(len(chunk)))
+		if chunk[0].srcID == "b0" {
+			return nil // every record of it failed to transform
+		}
+		return chunk
+	}
+	ctx := t.Context()
+	require.NoError(t, f.send(ctx, items("a", 4), 4, time.Unix(10, 0)))
+	sent := make(chan error, 1)
+	go func() { sent <- f.send(ctx, items("b", 4), 4, time.Unix(20, 0)) }()
+	time.Sleep(20 * time.Millisecond)
+	require.Equal(t, int32(4), built.Load(), "b's batches are made only when a slot frees")
+	close(h.gate("a0"))
+	close(h.gate("a2"))
+	close(h.gate("b2"))
+	require.NoError(t, <-sent)
+	require.NoError(t, f.wait())
+	require.NoError(t, f.settle(ctx))
+	require.Equal(t, int32(8), built.Load())
+	require.Equal(t, int32(3), h.started.Load(), "b0 had nothing to send")
+	require.Equal(t, []string{"4@10", "4@20"}, c.list())
+}

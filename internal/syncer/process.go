@@ -20,6 +20,10 @@ type item struct {
 	snapshot map[string]any
 	fullRec  map[string]any // source fields, to rebuild a create on Restore
 	header   bool           // remember the ERP id for line mappings
+	// unbuilt: the payload and snapshot are still to be made from fullRec
+	// (see buildToCRM), only the fields in only (nil = all).
+	unbuilt bool
+	only    map[string]bool
 }
 
 // processERP turns ERP records into CRM writes.
@@ -28,13 +32,15 @@ func (r *run) processERP(ctx context.Context, page []Record, crmChanged map[stri
 	if err != nil {
 		return err
 	}
-	err = r.write(ctx, true, items)
+	err = r.write(ctx, true, r.buildToCRM(ctx, items))
 	r.progress(n)
 	return err
 }
 
-// prepareERP turns ERP records into CRM writes to send; n is the records
-// of the page not handled before in this run.
+// prepareERP decides which ERP records of a page become CRM writes and
+// how; n is the records of the page not handled before in this run. The
+// payloads are made later, by buildToCRM, batch by batch: a page's
+// records then do not all hold a payload and a snapshot at once.
 func (r *run) prepareERP(ctx context.Context, page []Record, crmChanged map[string]Record, retry bool) (items []item, n int, err error) {
 	if err := r.loadOpen(ctx); err != nil {
 		return nil, 0, err
@@ -88,25 +94,46 @@ func (r *run) prepareERP(ctx context.Context, page []Record, crmChanged map[stri
 				only = fields
 			}
 		}
-		payload, err := mapping.TransformToCRM(ctx, r.m, rec.Fields, r.res, !coupled)
-		if err != nil {
-			r.transformFailed(ctx, true, rec, c, coupled, err)
-			continue
-		}
-		if only != nil {
-			payload = restrictToCRM(r.m, payload, only)
-		}
-		it := item{toCRM: true, srcID: rec.ID, srcMod: rec.ModifiedAt, snapshot: erpValues(r.m, rec.Fields), fullRec: rec.Fields, header: true}
+		it := item{toCRM: true, srcID: rec.ID, srcMod: rec.ModifiedAt, fullRec: rec.Fields, header: true, unbuilt: true, only: only}
 		if coupled {
 			cc := c
 			it.coupling = &cc
-			it.op = Op{Kind: OpUpdate, ID: c.CRMID, Payload: payload}
+			it.op = Op{Kind: OpUpdate, ID: c.CRMID}
 		} else {
-			it.op = Op{Kind: OpCreate, ID: DeterministicID(r.m.Name, rec.ID), Payload: payload}
+			it.op = Op{Kind: OpCreate, ID: DeterministicID(r.m.Name, rec.ID)}
 		}
 		items = append(items, it)
 	}
 	return items, len(page), nil
+}
+
+// buildToCRM makes the payload and snapshot of the items prepareERP left
+// unbuilt; a record whose fields cannot be transformed is recorded as
+// failed and left out.
+func (r *run) buildToCRM(ctx context.Context, items []item) []item {
+	out := items[:0]
+	for _, it := range items {
+		if !it.unbuilt {
+			out = append(out, it)
+			continue
+		}
+		payload, err := mapping.TransformToCRM(ctx, r.m, it.fullRec, r.res, it.coupling == nil)
+		if err != nil {
+			var c Coupling
+			if it.coupling != nil {
+				c = *it.coupling
+			}
+			r.transformFailed(ctx, true, Record{ID: it.srcID, ModifiedAt: it.srcMod, Fields: it.fullRec}, c, it.coupling != nil, err)
+			continue
+		}
+		if it.only != nil {
+			payload = restrictToCRM(r.m, payload, it.only)
+		}
+		it.op.Payload, it.snapshot = payload, erpValues(r.m, it.fullRec)
+		it.unbuilt, it.only = false, nil
+		out = append(out, it)
+	}
+	return out
 }
 
 // processCRM turns CRM records into ERP writes.
