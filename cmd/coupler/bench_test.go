@@ -23,7 +23,7 @@ func TestBenchCommandTiny(t *testing.T) {
 		{"full", "full", nil, []string{"records_per_sec", "floor_records_per_sec", "ratio", "requests", "peak_rss_mb"}},
 		// The sandbox as a child process; coupler and the floor here.
 		{"full-sandbox-process", "full", []string{"--sandbox-process"},
-			[]string{"records_per_sec", "floor_records_per_sec", "ratio", "requests", "peak_rss_mb", "sandbox_peak_rss_mb", "sandbox_process"}},
+			[]string{"records_per_sec", "floor_records_per_sec", "ratio", "requests", "peak_rss_mb", "sandbox_peak_rss_mb", "sandbox_process", "cpu_seconds", "floor_cpu_seconds"}},
 		// The sandbox and the synchronising coupler run as child processes.
 		{"memory", "memory", nil, []string{"records_per_sec", "peak_rss_mb", "sandbox_peak_rss_mb"}},
 	} {

@@ -70,6 +70,11 @@ type Result struct {
 	FloorWallSeconds float64   `json:"floor_wall_seconds,omitempty"`
 	FloorRequests    *Requests `json:"floor_requests,omitempty"`
 	Ratio            float64   `json:"ratio,omitempty"`
+	// CPU seconds this process used in coupler's timed run and in the
+	// floor's: with the sandbox in its own process, each side's own cost,
+	// which the machine's other load moves far less than wall time.
+	CPUSeconds      float64 `json:"cpu_seconds,omitempty"`
+	FloorCPUSeconds float64 `json:"floor_cpu_seconds,omitempty"`
 
 	// incremental
 	Changes    int               `json:"changes_per_side,omitempty"`
@@ -227,6 +232,9 @@ func printTable(w io.Writer, r Result) {
 	p("requests CRM / ERP", fmt.Sprintf("%d / %d", r.Requests.CRM, r.Requests.ERP))
 	if r.FloorRequests != nil {
 		p("floor requests CRM / ERP", fmt.Sprintf("%d / %d", r.FloorRequests.CRM, r.FloorRequests.ERP))
+	}
+	if r.CPUSeconds > 0 {
+		p("CPU s coupler / floor", fmt.Sprintf("%.2f / %.2f", r.CPUSeconds, r.FloorCPUSeconds))
 	}
 	for _, s := range r.Sizes {
 		p(fmt.Sprintf("N=%d", s.Records), fmt.Sprintf("%.2f s, %d modified, reads %d calls / %d records, requests %d/%d, failed %d (first run after full: %.2f s, %d records read)",

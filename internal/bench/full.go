@@ -53,10 +53,12 @@ func runFull(ctx context.Context, o Options) (Result, error) {
 	}
 	defer e.close()
 
+	cpu := selfCPUSeconds()
 	floorN, floorD, floorReq, floorFailed, err := floor(ctx, e)
 	if err != nil {
 		return Result{}, fmt.Errorf("floor: %w", err)
 	}
+	floorCPU := selfCPUSeconds() - cpu
 	res, err := coupleFull(ctx, e)
 	if err != nil {
 		return Result{}, err
@@ -65,6 +67,7 @@ func runFull(ctx context.Context, o Options) (Result, error) {
 	res.FloorRecordsPS = perSec(floorN, floorD)
 	res.FloorWallSeconds = round(floorD.Seconds(), 3)
 	res.FloorRequests = &floorReq
+	res.FloorCPUSeconds = round(floorCPU, 2)
 	res.Failed += floorFailed
 	if res.FloorRecordsPS > 0 {
 		res.Ratio = round(res.RecordsPS/res.FloorRecordsPS, 3)
@@ -87,9 +90,11 @@ func coupleFull(ctx context.Context, e *env) (Result, error) {
 		return Result{}, err
 	}
 	before := e.requests()
+	cpu := selfCPUSeconds()
 	start := time.Now()
 	jobs, err := e.syncRun(ctx, true, mapping.Customer)
 	d := time.Since(start)
+	cpu = selfCPUSeconds() - cpu
 	if err != nil {
 		return Result{}, err
 	}
@@ -101,7 +106,7 @@ func coupleFull(ctx context.Context, e *env) (Result, error) {
 		}
 	}
 	done := c.Inserted + c.Modified + c.Unchanged + c.Skipped + c.Failed
-	return Result{Records: done, WallSeconds: round(d.Seconds(), 3), RecordsPS: perSec(done, d), Failed: c.Failed,
+	return Result{Records: done, WallSeconds: round(d.Seconds(), 3), RecordsPS: perSec(done, d), Failed: c.Failed, CPUSeconds: round(cpu, 2),
 		Requests: Requests{CRM: after.CRM - before.CRM, ERP: after.ERP - before.ERP}}, nil
 }
 

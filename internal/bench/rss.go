@@ -41,3 +41,12 @@ func childPeakRSSMB(ps *os.ProcessState) float64 {
 	}
 	return round(float64(ru.Maxrss)/1024, 1)
 }
+
+// selfCPUSeconds is the user and system CPU this process has used so far.
+func selfCPUSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
+}
