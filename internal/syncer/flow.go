@@ -29,8 +29,9 @@ type flow struct {
 	pages []*flowPage // sent and not checkpointed yet, in read order
 }
 
-// errFlowStopped stops the read once a batch has failed; wait returns why.
-var errFlowStopped = errors.New("stopped: a batch failed")
+// errFlowStopped stops the read once a batch has failed; wait returns why,
+// which is what the run reports: this error never reaches a user.
+var errFlowStopped = errors.New("syncer: flow stopped: a batch failed")
 
 type flowPage struct {
 	left atomic.Int32 // batches not recorded yet

@@ -128,7 +128,7 @@ func (ix *matchIndex) empty() bool {
 func (ix *matchIndex) addCRM(ctx context.Context, page []Record, keep func(Record) bool, kept *idList) error {
 	if keep != nil {
 		if kept.ids != nil && kept.ids != ix.ids {
-			return fmt.Errorf("match index of %s: the kept ids belong to another list", ix.mapping)
+			return fmt.Errorf("syncer: match index of %s: the kept ids belong to another list", ix.mapping)
 		}
 		kept.ids = ix.ids
 	}
