@@ -46,6 +46,23 @@ func customerFields(i int) map[string]any {
 	}
 }
 
+// setupStore opens the SQLite store in a temporary data dir, closed with
+// the benchmark.
+func setupStore(b *testing.B) syncer.Store {
+	b.Helper()
+	db, err := store.Open(context.Background(), store.Options{DataDir: b.TempDir(), Logger: slog.New(slog.DiscardHandler)})
+	require.NoError(b, err)
+	b.Cleanup(func() { _ = db.Close() })
+	return syncstore.New(db)
+}
+
+// customerSnapshot is what a coupling of a customer holds: the values last
+// synchronised, as JSON.
+const customerSnapshot = `{"addressLine1":"12 High Street","addressLine2":"","city":"London","country":"GB","creditLimit":1000,` +
+	`"currencyCode":"GBP","displayName":"Adams Trading 1","email":"contact1@example.com","number":"S0000001",` +
+	`"paymentTermsId":"6f9619ff-8b86-d011-b42d-00c04fc964ff","phoneNumber":"+44 20 7946 0000","postalCode":"EC1A 1BB",` +
+	`"salespersonCode":"JO","shipmentMethodId":"","state":"","website":""}`
+
 // BenchmarkTransformCustomer is the per-record work of a full run: one ERP
 // customer to its CRM account payload with every default field mapping.
 func BenchmarkTransformCustomer(b *testing.B) {
@@ -68,10 +85,7 @@ func BenchmarkTransformCustomer(b *testing.B) {
 // 1,000 ERP ids among 100,000 couplings in SQLite.
 func BenchmarkCouplingLookup(b *testing.B) {
 	ctx := context.Background()
-	db, err := store.Open(ctx, store.Options{DataDir: b.TempDir(), Logger: slog.New(slog.DiscardHandler)})
-	require.NoError(b, err)
-	defer db.Close()
-	st := syncstore.New(db)
+	st := setupStore(b)
 	const n, page = 100_000, 1000
 	ids := make([]string, n)
 	cs := make([]syncer.Coupling, 0, page)
@@ -100,20 +114,13 @@ func BenchmarkCouplingLookup(b *testing.B) {
 // their snapshots, in SQLite.
 func BenchmarkFailedCouplings(b *testing.B) {
 	ctx := context.Background()
-	db, err := store.Open(ctx, store.Options{DataDir: b.TempDir(), Logger: slog.New(slog.DiscardHandler)})
-	require.NoError(b, err)
-	defer db.Close()
-	st := syncstore.New(db)
+	st := setupStore(b)
 	const n, page, failed = 100_000, 1000, 10
-	snapshot := `{"addressLine1":"12 High Street","addressLine2":"","city":"London","country":"GB","creditLimit":1000,` +
-		`"currencyCode":"GBP","displayName":"Adams Trading 1","email":"contact1@example.com","number":"S0000001",` +
-		`"paymentTermsId":"6f9619ff-8b86-d011-b42d-00c04fc964ff","phoneNumber":"+44 20 7946 0000","postalCode":"EC1A 1BB",` +
-		`"salespersonCode":"JO","shipmentMethodId":"","state":"","website":""}`
 	cs := make([]syncer.Coupling, 0, page)
 	for i := range n {
 		id := fmt.Sprintf("00000000-0000-0000-0000-%012d", i)
 		c := syncer.Coupling{Mapping: mapping.Customer, ERPID: id, CRMID: syncer.DeterministicID(mapping.Customer, id),
-			LastResult: syncer.ResultSuccess, Snapshot: snapshot}
+			LastResult: syncer.ResultSuccess, Snapshot: customerSnapshot}
 		if i%(n/failed) == 0 {
 			c.LastResult, c.LastError, c.FailCount = syncer.ResultFailure, "HTTP400: refused", 1
 		}
@@ -139,21 +146,14 @@ func BenchmarkFailedCouplings(b *testing.B) {
 // already holds 100,000 couplings. Per op: one chunk of 1,000 records.
 func BenchmarkChunkOutcome(b *testing.B) {
 	ctx := context.Background()
-	db, err := store.Open(ctx, store.Options{DataDir: b.TempDir(), Logger: slog.New(slog.DiscardHandler)})
-	require.NoError(b, err)
-	defer db.Close()
-	st := syncstore.New(db)
+	st := setupStore(b)
 	const n, page = 100_000, 1000
-	snapshot := `{"addressLine1":"12 High Street","addressLine2":"","city":"London","country":"GB","creditLimit":1000,` +
-		`"currencyCode":"GBP","displayName":"Adams Trading 1","email":"contact1@example.com","number":"S0000001",` +
-		`"paymentTermsId":"6f9619ff-8b86-d011-b42d-00c04fc964ff","phoneNumber":"+44 20 7946 0000","postalCode":"EC1A 1BB",` +
-		`"salespersonCode":"JO","shipmentMethodId":"","state":"","website":""}`
 	chunk := func(k int) []syncer.Coupling {
 		cs := make([]syncer.Coupling, page)
 		for i := range cs {
 			erp := syncer.DeterministicID("BENCH-ERP", fmt.Sprint(k*page+i)) // random-looking, as BC's ids
 			cs[i] = syncer.Coupling{Mapping: mapping.Customer, ERPID: erp, CRMID: syncer.DeterministicID(mapping.Customer, erp),
-				LastResult: syncer.ResultSuccess, Snapshot: snapshot}
+				LastResult: syncer.ResultSuccess, Snapshot: customerSnapshot}
 		}
 		return cs
 	}

@@ -26,9 +26,6 @@ func runMemory(ctx context.Context, o Options) (Result, error) {
 	if n == 0 {
 		n = defaultMemoryRecords
 	}
-	if o.Exe == "" {
-		return Result{}, errors.New("the memory scenario needs the coupler binary (Options.Exe) to start its child processes")
-	}
 	sb, err := startSandboxProcess(ctx, o.Exe, n)
 	if err != nil {
 		return Result{}, err
@@ -72,7 +69,7 @@ type sandboxProcess struct {
 // in a process of their own, as the real services do.
 func startSandboxProcess(ctx context.Context, exe string, n int) (*sandboxProcess, error) {
 	if exe == "" {
-		return nil, errors.New("a sandbox in its own process needs the coupler binary (Options.Exe)")
+		return nil, errors.New("a sandbox in its own process (the memory scenario, full --sandbox-process) needs the coupler binary (Options.Exe) to start it")
 	}
 	dir, err := os.MkdirTemp("", "coupler-bench-sandbox-")
 	if err != nil {

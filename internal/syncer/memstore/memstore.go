@@ -244,14 +244,20 @@ func (s *Store) PutCursor(_ context.Context, c syncer.Cursor) error {
 
 func (s *Store) AddIntents(_ context.Context, is []syncer.Intent) ([]syncer.Intent, error) {
 	defer s.lock()()
+	out := s.number(is)
+	s.intents = append(s.intents, out...)
+	return out, nil
+}
+
+// number gives intents their ids and time; the caller holds s.mu.
+func (s *Store) number(is []syncer.Intent) []syncer.Intent {
 	out := make([]syncer.Intent, len(is))
 	for i, in := range is {
 		in.ID = s.id()
 		in.CreatedAt = time.Now()
-		s.intents = append(s.intents, in)
 		out[i] = in
 	}
-	return out, nil
+	return out
 }
 
 func (s *Store) ListIntents(_ context.Context, m string) ([]syncer.Intent, error) {
@@ -333,13 +339,8 @@ func (t *txView) ResolveErrors(ctx context.Context, m, erpID, crmID string, at t
 // AddIntents numbers the intents now, as a database would inside the
 // transaction, and adds them when it commits.
 func (t *txView) AddIntents(_ context.Context, is []syncer.Intent) ([]syncer.Intent, error) {
-	out := make([]syncer.Intent, len(is))
 	t.Store.mu.Lock()
-	for i, in := range is {
-		in.ID = t.Store.id()
-		in.CreatedAt = time.Now()
-		out[i] = in
-	}
+	out := t.Store.number(is)
 	t.Store.mu.Unlock()
 	t.writes = append(t.writes, func() error {
 		defer t.Store.lock()()
