@@ -177,15 +177,21 @@ func (s *Store) GetCouplings(ctx context.Context, mappingName, side string, ids 
 	out := []syncer.Coupling{}
 	for start := 0; start < len(ids); start += lookupRows {
 		chunk := ids[start:min(start+lookupRows, len(ids))]
-		q := new(query).sql(`SELECT ` + couplingCols + ` FROM couplings WHERE mapping = `).arg(mappingName).sql(` AND ` + col + ` IN (`)
+		// Plain ? placeholders, as in upsertValues: SQLite resolves each $N
+		// by name, a scan of the names so far per parameter.
+		var sb strings.Builder
+		sb.WriteString(`SELECT ` + couplingCols + ` FROM couplings WHERE mapping = ? AND ` + col + ` IN (`)
+		args := make([]any, 0, len(chunk)+1)
+		args = append(args, mappingName)
 		for k, id := range chunk {
 			if k > 0 {
-				q.sql(",")
+				sb.WriteByte(',')
 			}
-			q.arg(id)
+			sb.WriteByte('?')
+			args = append(args, id)
 		}
-		q.sql(")")
-		rows, err := s.r().QueryContext(ctx, q.String(), q.args...)
+		sb.WriteByte(')')
+		rows, err := s.r().QueryContext(ctx, sb.String(), args...)
 		if err != nil {
 			return nil, fmt.Errorf("store: get %d couplings of %s by %s id: %w", len(chunk), mappingName, side, err)
 		}
