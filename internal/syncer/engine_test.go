@@ -1,12 +1,13 @@
 package syncer_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,6 +25,26 @@ type env struct {
 	eng      *syncer.Engine
 	clock    *clock
 	ms       []mapping.TableMapping
+	logs     *logBuffer // the engine's log, debug level included
+}
+
+// logBuffer is the engine's log output; the handler writes from the run's
+// goroutines.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 const integrationUser = "u-int"
@@ -34,7 +55,7 @@ const integrationUser = "u-int"
 func setup(t *testing.T, edit func(m *mapping.TableMapping)) *env {
 	t.Helper()
 	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	e := &env{st: memstore.New(), clock: c, erp: newFakeSide("erp", c, "", 100), crm: newFakeSide("crm", c, integrationUser, 1000)}
+	e := &env{st: memstore.New(), clock: c, erp: newFakeSide("erp", c, "", 100), crm: newFakeSide("crm", c, integrationUser, 1000), logs: &logBuffer{}}
 	e.crm.defaults = map[string]any{"statecode": 0}
 	for _, name := range []string{mapping.Salespeople, mapping.Currency, mapping.PaymentTerms, mapping.ShipmentMethod, mapping.Customer} {
 		m, ok := mapping.Default(name)
@@ -54,7 +75,7 @@ func setup(t *testing.T, edit func(m *mapping.TableMapping)) *env {
 	e.erp.put("customers", "c-20000", customer("20000", "Trey Research", "JO", "pt-2"))
 	eng, err := syncer.New(syncer.Options{
 		Store: e.st, CRM: e.crm, ERP: e.erp, Clock: c.Now, Overlap: 500 * time.Millisecond,
-		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Logger:   slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Mappings: func(context.Context) ([]mapping.TableMapping, error) { return e.ms, nil },
 	})
 	require.NoError(t, err)
@@ -88,6 +109,24 @@ func (e *env) openErrors(t *testing.T, m string) []syncer.SyncError {
 }
 
 func accountID(erpID string) string { return syncer.DeterministicID(mapping.Customer, erpID) }
+
+// TestRunLogsPhases: at debug level a table run says how long each of its
+// steps took, so that a slow run can be placed without a profiler.
+func TestRunLogsPhases(t *testing.T) {
+	t.Parallel()
+	e := setup(t, nil)
+	e.run(t, true, mapping.Customer)
+	var got []string
+	for line := range strings.Lines(e.logs.String()) {
+		if strings.Contains(line, `msg="sync phase"`) && strings.Contains(line, "mapping=CUSTOMER") {
+			i := strings.Index(line, "phase=")
+			require.GreaterOrEqual(t, i, 0, line)
+			require.Contains(t, line, "duration=")
+			got = append(got, strings.SplitN(line[i+len("phase="):], " duration=", 2)[0])
+		}
+	}
+	require.Equal(t, []string{`"read CRM"`, "match", `"drop out of scope"`, `"ERP to CRM"`, `"ERP deletions"`, `"retry ERP failures"`, `"CRM to ERP"`}, got)
+}
 
 func TestFullSyncCouplesAndCreates(t *testing.T) {
 	t.Parallel()

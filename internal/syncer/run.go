@@ -62,6 +62,12 @@ func (r *run) progress(n int) {
 	}
 }
 
+// phase logs at debug level how long a step of a run took: where a slow
+// run spends its time, without a profiler.
+func (r *run) phase(name string, start time.Time) {
+	r.e.log.Debug("sync phase", "mapping", r.m.Name, "job", r.job.ID, "phase", name, "duration", time.Since(start))
+}
+
 func (r *run) execute(ctx context.Context, headers []string) error {
 	if r.ro.Chunk != nil {
 		return r.syncChunk(ctx)
@@ -196,6 +202,7 @@ func (r *run) syncTable(ctx context.Context) error {
 				return false
 			}
 		}
+		start := time.Now()
 		err = r.e.opts.CRM.Read(ctx, q, func(page []Record) error {
 			if keep != nil {
 				freed = make(map[string]bool, len(page))
@@ -225,18 +232,23 @@ func (r *run) syncTable(ctx context.Context) error {
 		if echoMark.After(crmMax) {
 			crmMax = echoMark
 		}
+		r.phase("read CRM", start)
 	}
 	if matchFirst {
+		start := time.Now()
 		if _, err := r.e.match(ctx, m, false, r, crmIdx); err != nil {
 			return fmt.Errorf("match-based coupling before the full synchronisation: %w", err)
 		}
 		crmIdx = nil
+		r.phase("match", start)
 	}
 	if m.Direction.FromCRMAllowed() {
 		var err error
+		start := time.Now()
 		if crmChanged, err = r.dropOutOfScope(ctx, crmChanged, free); err != nil {
 			return err
 		}
+		r.phase("drop out of scope", start)
 		free = nil // the ids go before the ERP phase
 	}
 	if m.Direction.ToCRMAllowed() {
@@ -246,6 +258,7 @@ func (r *run) syncTable(ctx context.Context) error {
 		}
 		q := ReadQuery{Entity: m.ERPEntity, Key: "id", Modified: m.ERPModifiedField(), Filter: m.ERPFilter, Since: since, Select: erpColumns(m)}
 		fl := newFlow(r, true)
+		start := time.Now()
 		err = r.e.opts.ERP.Read(ctx, q, func(page []Record) error {
 			if fl.failed() != nil {
 				return errFlowStopped
@@ -277,16 +290,22 @@ func (r *run) syncTable(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("ERP %s: %w", m.ERPEntity, err)
 		}
+		r.phase("ERP to CRM", start)
 		if r.ro.Full {
+			start = time.Now()
 			if err := r.erpDeletions(ctx); err != nil {
 				return fmt.Errorf("look for deleted ERP %s: %w", m.ERPEntity, err)
 			}
+			r.phase("ERP deletions", start)
 		}
+		start = time.Now()
 		if err := r.retryFailed(ctx, true, crmChanged); err != nil {
 			return err
 		}
+		r.phase("retry ERP failures", start)
 	}
 	if m.Direction.FromCRMAllowed() {
+		start := time.Now()
 		ids := sortedKeys(crmChanged)
 		size := r.e.batchSize(r.e.opts.ERP)
 		for i := 0; i < len(ids); i += size {
@@ -304,6 +323,7 @@ func (r *run) syncTable(ctx context.Context) error {
 		if err := r.advance(ctx, SideCRM, crmMax); err != nil {
 			return err
 		}
+		r.phase("CRM to ERP", start)
 	}
 	r.e.setEchoMark(m.Name, r.crmWrote)
 	return nil
