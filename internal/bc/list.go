@@ -13,6 +13,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/coupler/coupler/internal/odata"
 )
 
 // Query holds the OData query options of a read. Zero values are absent.
@@ -176,7 +180,11 @@ func (c *Client) walk(ctx context.Context, set, u string, maxPage int, fields bo
 		_, err := c.do(ctx, request{method: http.MethodGet, url: u, set: set, header: h, idempotent: true,
 			accept: func(resp *http.Response) error {
 				var err error
-				page, err = readPage(resp.Body, fields)
+				if fields {
+					page, err = decodeFieldsPage(resp.Body)
+				} else {
+					page, err = readPage(resp.Body, false)
+				}
 				if err != nil {
 					return fmt.Errorf("bc: listing %s: %w", set, err)
 				}
@@ -215,9 +223,47 @@ func (c *Client) checkSameOrigin(link string) error {
 // so a 20,000-record page is held once, not twice.
 func decodePage(r io.Reader) (Page, error) { return readPage(r, false) }
 
-// decodeFieldsPage is decodePage with the records decoded into Page.Fields, numbers as
-// json.Number.
-func decodeFieldsPage(r io.Reader) (Page, error) { return readPage(r, true) }
+// decodeFieldsPage is decodePage with the records decoded into Page.Fields,
+// numbers as json.Number. A page (5,000 records for the engine) is read
+// whole and decoded by odata.Decoder, in a third of encoding/json's time;
+// a page it does not take as it comes (bad JSON, a record that is not an
+// object, an odd @odata.count) is read again by the streaming reader, for
+// the same error as the raw read's.
+func decodeFieldsPage(r io.Reader) (Page, error) {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return Page{Count: -1}, fmt.Errorf("reading page: %w", err)
+	}
+	if p, ok := fastFieldsPage(b); ok {
+		return p, nil
+	}
+	return readPage(bytes.NewReader(b), true)
+}
+
+// fastFieldsPage decodes a well-formed page; ok is false for any other.
+func fastFieldsPage(b []byte) (Page, bool) {
+	d := odata.NewDecoder()
+	raw, err := d.Page(b)
+	if err != nil || !raw.HasValue {
+		return Page{}, false
+	}
+	p := Page{Count: int64(raw.Count), NextLink: raw.NextLink}
+	if len(raw.Value) > 0 {
+		p.Fields = make([]map[string]any, 0, len(raw.Value))
+	}
+	for _, v := range raw.Value {
+		if v.Type == gjson.Null {
+			p.Fields = append(p.Fields, nil)
+			continue
+		}
+		f, err := d.Element(v)
+		if err != nil {
+			return Page{}, false
+		}
+		p.Fields = append(p.Fields, f)
+	}
+	return p, true
+}
 
 func readPage(r io.Reader, fields bool) (Page, error) {
 	p := Page{Count: -1}

@@ -1,7 +1,6 @@
 package dataverse
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,6 +10,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/coupler/coupler/internal/odata"
 )
 
 // Query is a collection read. Dataverse does not support $skip: paging is by
@@ -83,32 +84,24 @@ type Page struct {
 	DeltaLink string
 }
 
-func decodePage(b []byte) (Page, error) {
-	var raw struct {
-		Value     []json.RawMessage `json:"value"`
-		Count     *int              `json:"@odata.count"`
-		NextLink  string            `json:"@odata.nextLink"`
-		DeltaLink string            `json:"@odata.deltaLink"`
-	}
-	if err := json.Unmarshal(b, &raw); err != nil {
+func decodePage(d *odata.Decoder, b []byte) (Page, error) {
+	raw, err := d.Page(b)
+	if err != nil {
 		return Page{}, fmt.Errorf("dataverse: the collection answer is not OData JSON: %w", err)
 	}
-	p := Page{Count: -1, NextLink: raw.NextLink, DeltaLink: raw.DeltaLink, Records: make([]Record, 0, len(raw.Value))}
-	if raw.Count != nil {
-		p.Count = *raw.Count
-	}
+	p := Page{Count: raw.Count, NextLink: raw.NextLink, DeltaLink: raw.DeltaLink, Records: make([]Record, 0, len(raw.Value))}
 	for i, v := range raw.Value {
-		if bytes.Contains(v, []byte("$deletedEntity")) {
-			var d struct {
+		if strings.Contains(v.Raw, "$deletedEntity") {
+			var del struct {
 				Context string `json:"@odata.context"`
 				Deleted
 			}
-			if err := json.Unmarshal(v, &d); err == nil && strings.HasSuffix(d.Context, "$deletedEntity") {
-				p.Deleted = append(p.Deleted, d.Deleted)
+			if err := json.Unmarshal([]byte(v.Raw), &del); err == nil && strings.HasSuffix(del.Context, "$deletedEntity") {
+				p.Deleted = append(p.Deleted, del.Deleted)
 				continue
 			}
 		}
-		r, err := decodeRecord(v)
+		r, err := d.Element(v)
 		if err != nil {
 			return Page{}, fmt.Errorf("dataverse: row %d: %w", i, err)
 		}
@@ -128,12 +121,13 @@ func (c *Client) List(ctx context.Context, set string, q Query, fn func(Page) er
 }
 
 func (c *Client) pages(ctx context.Context, r Request, fn func(Page) error) (deltaLink string, err error) {
+	d := odata.NewDecoder() // the pages share their keys
 	for n := 0; ; n++ {
 		resp, err := c.Do(ctx, r)
 		if err != nil {
 			return "", err
 		}
-		p, err := decodePage(resp.Body)
+		p, err := decodePage(d, resp.Body)
 		if err != nil {
 			return "", fmt.Errorf("%w (page %d of %s)", err, n+1, r.Path)
 		}
@@ -208,7 +202,7 @@ func (c *Client) Count(ctx context.Context, set, primaryKey, filter string) (int
 	if err != nil {
 		return 0, err
 	}
-	p, err := decodePage(resp.Body)
+	p, err := decodePage(odata.NewDecoder(), resp.Body)
 	if err != nil {
 		return 0, err
 	}

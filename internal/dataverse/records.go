@@ -1,7 +1,6 @@
 package dataverse
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,6 +9,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/coupler/coupler/internal/odata"
 )
 
 // Record is one row as JSON values; numbers are json.Number so that money
@@ -80,10 +81,8 @@ func marshal(body any) ([]byte, error) {
 }
 
 func decodeRecord(b []byte) (Record, error) {
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.UseNumber()
-	var r Record
-	if err := d.Decode(&r); err != nil {
+	r, err := odata.NewDecoder().Object(b)
+	if err != nil {
 		return nil, fmt.Errorf("dataverse: the answer is not a JSON object: %w", err)
 	}
 	return r, nil

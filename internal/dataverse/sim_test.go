@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coupler/coupler/internal/odata"
 	"github.com/coupler/coupler/internal/sandbox/dataverse"
 	"github.com/coupler/coupler/internal/sandbox/identity"
 	"github.com/stretchr/testify/require"
@@ -250,7 +251,7 @@ func TestSimBatch(t *testing.T) {
 	contact, err := f.c.Retrieve(ctx, "contacts", ID(res[1].EntityID), "_parentcustomerid_value")
 	require.NoError(t, err)
 	require.Equal(t, res[0].EntityID, contact.String("_parentcustomerid_value"))
-	page, err := decodePage(res[2].Body)
+	page, err := decodePage(odata.NewDecoder(), res[2].Body)
 	require.NoError(t, err)
 	require.Len(t, page.Records, 1)
 
