@@ -73,7 +73,18 @@ func marshal(body any) ([]byte, error) {
 	if b, ok := body.(json.RawMessage); ok {
 		return b, nil
 	}
-	b, err := json.Marshal(body)
+	var (
+		b   []byte
+		err error
+	)
+	switch m := body.(type) {
+	case map[string]any:
+		b, err = odata.Marshal(m)
+	case Record:
+		b, err = odata.Marshal(m)
+	default:
+		b, err = json.Marshal(body)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("dataverse: encoding the request body: %w", err)
 	}

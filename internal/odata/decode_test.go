@@ -179,3 +179,77 @@ func BenchmarkDecodePage(b *testing.B) {
 		}
 	})
 }
+
+func TestMarshal(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		in   map[string]any
+	}{
+		{"scalars", map[string]any{"name": "Adatum <&> \"Q\"", "n": json.Number("-1.5e3"), "on": true, "off": false, "gone": nil, "f": 0.1, "i": 42}},
+		{"escapes", map[string]any{"a\nb": "tab\there\u2028\u2029\x01é😀", "bad": "x\xffy", "\xfe": "k"}},
+		{"nested", map[string]any{"o": map[string]any{"z": []any{json.Number("1"), "x"}, "a": map[string]any{}}, "s": []string{"a"}}},
+		{"odd numbers", map[string]any{"empty": json.Number(""), "neg": json.Number("-0")}},
+		{"empty", map[string]any{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			want, err := json.Marshal(tc.in)
+			require.NoError(t, err)
+			got, err := odata.Marshal(tc.in)
+			require.NoError(t, err)
+			require.Equal(t, string(want), string(got))
+		})
+	}
+	for _, bad := range []json.Number{" 1", "1 ", "01", "x", "1.", "-"} {
+		_, want := json.Marshal(map[string]any{"n": bad})
+		_, err := odata.Marshal(map[string]any{"n": bad})
+		require.Error(t, want, bad)
+		require.ErrorContains(t, err, "field n", bad)
+	}
+	got, err := odata.Marshal(nil)
+	require.NoError(t, err)
+	require.Equal(t, "null", string(got))
+}
+
+// FuzzMarshal: what the Decoder reads, Marshal writes as encoding/json does.
+func FuzzMarshal(f *testing.F) {
+	for _, s := range []string{`{"a":"<b>&","c":[1,{"d":null}],"e":1.50}`, "{\"a\":\"\\u2028\\u0001\"}", `{"z":1,"a":2}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := odata.NewDecoder().Object(b)
+		if err != nil {
+			return
+		}
+		want, werr := json.Marshal(m)
+		got, err := odata.Marshal(m)
+		require.Equal(t, werr == nil, err == nil, "%q: %v / %v", b, werr, err)
+		require.Equal(t, string(want), string(got), "%q", b)
+	})
+}
+
+// BenchmarkMarshal is one account payload as the engine sends it.
+func BenchmarkMarshal(b *testing.B) {
+	m := map[string]any{"name": "Adams Trading 1", "accountnumber": "C0000001", "address1_line1": "12 High Street", "address1_line2": "",
+		"address1_city": "London", "address1_stateorprovince": "", "address1_postalcode": "EC1A 1BB", "address1_country": "GB",
+		"telephone1": "+44 20 7946 0000", "emailaddress1": "contact1@example.com", "websiteurl": "", "creditlimit": json.Number("1000"),
+		"customertypecode": json.Number("3"), "ownerid@odata.bind": "/systemusers(6f9619ff-8b86-d011-b42d-00c04fc964ff)",
+		"transactioncurrencyid@odata.bind": "/transactioncurrencies(6f9619ff-8b86-d011-b42d-00c04fc964fe)"}
+	b.Run("Marshal", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := odata.Marshal(m); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("encoding/json", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := json.Marshal(m); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -2,13 +2,13 @@ package syncer
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"sync"
 
 	"github.com/coupler/coupler/internal/mapping"
+	"github.com/coupler/coupler/internal/odata"
 )
 
 // write sends items through the destination's $batch, at most
@@ -274,7 +274,7 @@ func (r *run) outcome(o *outcome, it item, res Result) {
 			c.CRMModifiedAt, c.ERPModifiedAt = it.srcMod, res.ModifiedAt
 		}
 		c.LastResult, c.LastError, c.LastJobID, c.FailCount, c.Skipped = ResultSuccess, "", r.job.ID, 0, false
-		if b, err := json.Marshal(it.snapshot); err == nil {
+		if b, err := odata.Marshal(it.snapshot); err == nil {
 			c.Snapshot = string(b)
 		}
 		o.put = append(o.put, c)
