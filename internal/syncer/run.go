@@ -62,10 +62,10 @@ func (r *run) progress(n int) {
 	}
 }
 
-// phase logs at debug level how long a step of a run took: where a slow
-// run spends its time, without a profiler.
-func (r *run) phase(name string, start time.Time) {
-	r.e.log.Debug("sync phase", "mapping", r.m.Name, "job", r.job.ID, "phase", name, "duration", time.Since(start))
+// phase logs at debug level how long a step of a run took, and what it
+// handled (attrs): where a slow run spends its time, without a profiler.
+func (r *run) phase(name string, start time.Time, attrs ...any) {
+	r.e.log.Debug("sync phase", append([]any{"mapping", r.m.Name, "job", r.job.ID, "phase", name, "duration", time.Since(start)}, attrs...)...)
 }
 
 func (r *run) execute(ctx context.Context, headers []string) error {
@@ -203,7 +203,9 @@ func (r *run) syncTable(ctx context.Context) error {
 			}
 		}
 		start := time.Now()
+		rows := 0
 		err = r.e.opts.CRM.Read(ctx, q, func(page []Record) error {
+			rows += len(page)
 			if keep != nil {
 				freed = make(map[string]bool, len(page))
 			}
@@ -232,7 +234,7 @@ func (r *run) syncTable(ctx context.Context) error {
 		if echoMark.After(crmMax) {
 			crmMax = echoMark
 		}
-		r.phase("read CRM", start)
+		r.phase("read CRM", start, "rows", rows, "changed", len(crmChanged), "ids_only", free.len())
 	}
 	if matchFirst {
 		start := time.Now()
