@@ -29,7 +29,8 @@ type matchIndex struct {
 	sealed  bool
 	ids     *crmRefs // shared with the list addCRM keeps ids in, if any
 	erp     map[string]*erpCandidate
-	erpFree int // uncoupled ERP records seen
+	erpFree int  // uncoupled ERP records seen
+	none    bool // the mapping has no coupling yet: nothing to look up (see freshCouplings)
 }
 
 // keyRef is one match key of a CRM record: its hash and the crmRefs
@@ -219,6 +220,12 @@ func (ix *matchIndex) addERP(ctx context.Context, page []Record) error {
 // free calls fn for each record of the page that no coupling of the
 // mapping holds, looking the couplings up a thousand at a time.
 func (ix *matchIndex) free(ctx context.Context, side string, page []Record, fn func(Record)) error {
+	if ix.none {
+		for _, rec := range page {
+			fn(rec)
+		}
+		return nil
+	}
 	const chunk = 1000
 	for i := 0; i < len(page); i += chunk {
 		part := page[i:min(i+chunk, len(page))]

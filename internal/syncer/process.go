@@ -230,7 +230,7 @@ func (r *run) couplings(ctx context.Context, side string, page []Record) (map[st
 	for i, rec := range page {
 		ids[i] = rec.ID
 	}
-	cs, err := r.e.opts.Store.GetCouplings(ctx, r.m.Name, side, ids)
+	cs, err := r.lookup(ctx, side, ids)
 	if err != nil {
 		return nil, fmt.Errorf("look up the couplings of %d %s record(s): %w", len(ids), side, err)
 	}

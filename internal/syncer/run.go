@@ -31,8 +31,9 @@ type run struct {
 	mergeOnly   map[string]map[string]bool // CRM id → ERP fields to write (field-level merge)
 	force       map[string]bool            // CRM ids to write although not newer (conflict won by the CRM)
 	done        int
-	crmWrote    time.Time // latest CRM modifiedon of coupler's own writes in this run
-	commits     committer // the chunks' store transactions, grouped
+	crmWrote    time.Time       // latest CRM modifiedon of coupler's own writes in this run
+	fresh       *freshCouplings // set from matching to the end of the ERP phase, see freshCouplings
+	commits     committer       // the chunks' store transactions, grouped
 
 	openOnce sync.Once
 	openErr  error
@@ -162,6 +163,13 @@ func (r *run) syncTable(ctx context.Context) error {
 	// twice, and keeps no copy of the rows for it.
 	matchFirst := r.ro.Full && !r.ro.Closing && len(m.MatchFields()) > 0
 	var crmIdx *matchIndex
+	fresh := false
+	if matchFirst {
+		var err error
+		if fresh, err = r.startFresh(ctx); err != nil {
+			return fmt.Errorf("count the couplings of %s: %w", m.Name, err)
+		}
+	}
 	if m.Direction.FromCRMAllowed() {
 		since, err := r.cursor(ctx, SideCRM)
 		if err != nil {
@@ -186,6 +194,7 @@ func (r *run) syncTable(ctx context.Context) error {
 		}
 		if matchFirst {
 			crmIdx = newMatchIndex(r.e.opts.Store, m.Name, m.MatchFields())
+			crmIdx.none = fresh
 		}
 		// When only coupled records are synchronised, an uncoupled row read
 		// here matters only if matching couples it: only its id is kept,
@@ -238,8 +247,12 @@ func (r *run) syncTable(ctx context.Context) error {
 	}
 	if matchFirst {
 		start := time.Now()
-		if _, err := r.e.match(ctx, m, false, r, crmIdx); err != nil {
+		res, err := r.e.match(ctx, m, false, r, crmIdx)
+		if err != nil {
 			return fmt.Errorf("match-based coupling before the full synchronisation: %w", err)
+		}
+		if fresh {
+			r.fresh = newFreshCouplings(res.Pairs)
 		}
 		crmIdx = nil
 		r.phase("match", start)
@@ -289,6 +302,7 @@ func (r *run) syncTable(ctx context.Context) error {
 		if err == nil {
 			err = fl.settle(ctx)
 		}
+		r.fresh = nil // what follows creates ERP records and their couplings
 		if err != nil {
 			return fmt.Errorf("ERP %s: %w", m.ERPEntity, err)
 		}
@@ -400,7 +414,7 @@ func (r *run) dropOutOfScope(ctx context.Context, crmChanged map[string]Record, 
 		if len(part) == 0 {
 			return nil
 		}
-		cs, err := r.e.opts.Store.GetCouplings(ctx, r.m.Name, SideCRM, part)
+		cs, err := r.lookup(ctx, SideCRM, part)
 		if err != nil {
 			return fmt.Errorf("look up the couplings of %d CRM record(s): %w", len(part), err)
 		}
