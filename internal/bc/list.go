@@ -171,6 +171,7 @@ func (c *Client) walk(ctx context.Context, set, u string, maxPage int, fields bo
 		h = http.Header{"Prefer": {"odata.maxpagesize=" + strconv.Itoa(maxPage)}}
 	}
 	seen := map[string]bool{}
+	var body bytes.Buffer // a decoded page's answer, reused: the records own their memory
 	for u != "" {
 		if seen[u] {
 			return fmt.Errorf("bc: listing %s: the server returned the same @odata.nextLink twice (%s); stopping to avoid a loop", set, pathOnly(u))
@@ -181,7 +182,11 @@ func (c *Client) walk(ctx context.Context, set, u string, maxPage int, fields bo
 			accept: func(resp *http.Response) error {
 				var err error
 				if fields {
-					page, err = decodeFieldsPage(resp.Body)
+					body.Reset()
+					if _, err := body.ReadFrom(resp.Body); err != nil {
+						return fmt.Errorf("bc: listing %s: reading page: %w", set, err)
+					}
+					page, err = decodeFieldsBytes(body.Bytes())
 				} else {
 					page, err = readPage(resp.Body, false)
 				}
@@ -234,6 +239,12 @@ func decodeFieldsPage(r io.Reader) (Page, error) {
 	if err != nil {
 		return Page{Count: -1}, fmt.Errorf("reading page: %w", err)
 	}
+	return decodeFieldsBytes(b)
+}
+
+// decodeFieldsBytes is decodeFieldsPage over an answer already read; the
+// page shares no memory with b.
+func decodeFieldsBytes(b []byte) (Page, error) {
 	if p, ok := fastFieldsPage(b); ok {
 		return p, nil
 	}

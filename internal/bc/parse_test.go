@@ -232,3 +232,20 @@ func TestSetPaths(t *testing.T) {
 	require.ErrorContains(t, c.checkSameOrigin("http://evil:1/BC/api/v2.0/companies"), "not on the API host")
 	require.NoError(t, c.checkSameOrigin("http://127.0.0.1:1/BC/api/v2.0/companies(x)/customers?$skiptoken=1"))
 }
+
+// TestDecodeFieldsBytesOwnsItsMemory: the walk reuses one buffer for every
+// page's answer, so a page's records must not point into it.
+func TestDecodeFieldsBytesOwnsItsMemory(t *testing.T) {
+	t.Parallel()
+	for _, body := range []string{
+		`{"value":[{"id":"1","displayName":"Adatum","n":1.5}],"@odata.nextLink":"http://h/next"}`,
+		`{"value":[{"id":"1","displayName":"Adatum","n":1.5}],"@odata.nextLink":"http://h/next"} trailing`, // the streaming reader's path
+	} {
+		b := []byte(body)
+		p, err := decodeFieldsBytes(b)
+		require.NoError(t, err, body)
+		clear(b)
+		require.Equal(t, []map[string]any{{"id": "1", "displayName": "Adatum", "n": json.Number("1.5")}}, p.Fields, body)
+		require.Equal(t, "http://h/next", p.NextLink, body)
+	}
+}
