@@ -2,11 +2,13 @@ package dataverse
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -453,4 +455,46 @@ func TestSimBatchContentIDsNeverCollide(t *testing.T) {
 	c, err := f.c.Retrieve(ctx, "contacts", ID(res[2].EntityID), "_parentcustomerid_value")
 	require.NoError(t, err)
 	require.Equal(t, res[1].EntityID, c.String("_parentcustomerid_value"), "$1 is the caller's Content-ID")
+}
+
+// TestSimListReadsAhead: the next page is asked for while the caller still
+// handles the current one, and a reader that stops early leaves no error.
+func TestSimListReadsAhead(t *testing.T) {
+	t.Parallel()
+	var gets atomic.Int32
+	f := setupWrapped(t, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/accounts") {
+				gets.Add(1)
+			}
+			h.ServeHTTP(w, r)
+		})
+	})
+	ctx := context.Background()
+	reqs := make([]BatchRequest, 30)
+	for i := range reqs {
+		reqs[i] = BatchRequest{Method: http.MethodPost, Path: "accounts", Body: map[string]any{"name": fmt.Sprintf("Ahead %02d", i)}}
+	}
+	_, err := f.c.Batch(ctx, reqs, BatchOptions{})
+	require.NoError(t, err)
+	q := Query{Select: []string{"name"}, Filter: "startswith(name,'Ahead ')", PageSize: 10}
+	var names []string
+	pages := 0
+	require.NoError(t, f.c.List(ctx, "accounts", q, func(p Page) error {
+		pages++
+		if pages < 3 {
+			// The service gets the next page's request before this page is done.
+			require.Eventually(t, func() bool { return gets.Load() == int32(pages+1) }, 5*time.Second, time.Millisecond, "page %d", pages)
+		}
+		for _, r := range p.Records {
+			names = append(names, r.String("name"))
+		}
+		return nil
+	}))
+	require.Equal(t, 3, pages)
+	require.Len(t, names, 30)
+	require.Len(t, slices.Compact(slices.Sorted(slices.Values(names))), 30, "each row once")
+
+	err = f.c.List(ctx, "accounts", q, func(p Page) error { return ErrStop })
+	require.NoError(t, err, "stopped after the first page; the page asked for ahead is dropped")
 }

@@ -202,3 +202,22 @@ func firstByte(b []byte) string {
 	}
 	return string(b[:1])
 }
+
+// NextLink is the @odata.nextLink of a collection answer, "" when it has
+// none or is not an object, found without decoding the records: a reader
+// asks for the next page before it decodes this one. The answer is not
+// validated (Page does that).
+func NextLink(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	link := ""
+	gjson.Parse(unsafe.String(unsafe.SliceData(b), len(b))).ForEach(func(k, v gjson.Result) bool {
+		if k.Str == "@odata.nextLink" && v.Type == gjson.String && strings.IndexByte(v.Raw, '\\') < 0 {
+			link = strings.Clone(v.Str)
+			return false
+		}
+		return true
+	})
+	return link
+}
