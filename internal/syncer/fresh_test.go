@@ -19,7 +19,17 @@ import (
 type lookupCounter struct {
 	syncer.Store
 	mu  sync.Mutex
-	ids map[string][]string // side → ids, in the CUSTOMER mapping
+	ids   map[string][]string // side → ids, in the CUSTOMER mapping
+	lists int                 // ListCouplings calls for CUSTOMER's ids (erpDeletions)
+}
+
+func (l *lookupCounter) ListCouplings(ctx context.Context, q syncer.CouplingQuery) ([]syncer.Coupling, error) {
+	if q.Mapping == mapping.Customer && q.IDsOnly { // the search for deleted ERP records
+		l.mu.Lock()
+		l.lists++
+		l.mu.Unlock()
+	}
+	return l.Store.ListCouplings(ctx, q)
 }
 
 func (l *lookupCounter) GetCouplings(ctx context.Context, m, side string, ids []string) ([]syncer.Coupling, error) {
@@ -31,17 +41,18 @@ func (l *lookupCounter) GetCouplings(ctx context.Context, m, side string, ids []
 	return l.Store.GetCouplings(ctx, m, side, ids)
 }
 
-func (l *lookupCounter) take() map[string][]string {
+func (l *lookupCounter) take() (map[string][]string, int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	out := l.ids
-	l.ids = map[string][]string{}
-	return out
+	out, lists := l.ids, l.lists
+	l.ids, l.lists = map[string][]string{}, 0
+	return out, lists
 }
 
 // TestFreshFullRunLooksUpOnlyMatches: a full run of a mapping without
-// couplings asks the store about the matched pairs only, and does what a
-// run that asks about every id does; the next full run asks about all.
+// couplings asks the store about the matched pairs only, does not list
+// the couplings to find deleted ERP records, and does what a run that
+// asks about every id does; the next full run asks about all.
 func TestFreshFullRunLooksUpOnlyMatches(t *testing.T) {
 	t.Parallel()
 	e := setup(t, nil)
@@ -66,7 +77,8 @@ func TestFreshFullRunLooksUpOnlyMatches(t *testing.T) {
 	require.Equal(t, 2, j.Counts.Coupled, j.Message)
 	require.Equal(t, 20, j.Counts.Inserted, "22 customers (2 of the demo, 20 bulk), 2 of them matched")
 	require.Equal(t, 2, j.Counts.Modified, j.Message)
-	looked := lc.take()
+	looked, lists := lc.take()
+	require.Zero(t, lists, "no listing of the couplings to find deleted ERP records: the run saw every id it coupled")
 	slices.Sort(looked[syncer.SideERP])
 	require.Equal(t, []string{"c-90001", "c-90002"}, looked[syncer.SideERP], "ERP lookups: the matched ids only")
 	slices.Sort(looked[syncer.SideCRM])
@@ -87,7 +99,8 @@ func TestFreshFullRunLooksUpOnlyMatches(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "succeeded", jobs[0].Status, jobs[0].Message)
 	require.Equal(t, 0, jobs[0].Counts.Inserted)
-	looked = lc.take()
+	looked, lists = lc.take()
+	require.NotZero(t, lists, "the couplings are listed to find deleted ERP records")
 	require.Len(t, looked[syncer.SideERP], 2*22, "matching and the ERP phase each look the 22 up")
 	require.NotEmpty(t, looked[syncer.SideCRM])
 }

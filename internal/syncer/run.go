@@ -20,20 +20,21 @@ type run struct {
 	job     Job
 	started time.Time
 
-	mu          sync.Mutex
-	counts      Counts
-	outOfScope  int
-	notes       []string
-	headers     []string // ERP ids written (for line mappings), when keepHeaders
-	keepHeaders bool
-	seenERP     idSet                      // ERP ids handled in this run
-	seenCRM     idSet                      // CRM ids handled in this run
-	mergeOnly   map[string]map[string]bool // CRM id → ERP fields to write (field-level merge)
-	force       map[string]bool            // CRM ids to write although not newer (conflict won by the CRM)
-	done        int
-	crmWrote    time.Time       // latest CRM modifiedon of coupler's own writes in this run
-	fresh       *freshCouplings // set from matching to the end of the ERP phase, see freshCouplings
-	commits     committer       // the chunks' store transactions, grouped
+	mu           sync.Mutex
+	counts       Counts
+	outOfScope   int
+	notes        []string
+	headers      []string // ERP ids written (for line mappings), when keepHeaders
+	keepHeaders  bool
+	seenERP      idSet                      // ERP ids handled in this run
+	seenCRM      idSet                      // CRM ids handled in this run
+	mergeOnly    map[string]map[string]bool // CRM id → ERP fields to write (field-level merge)
+	force        map[string]bool            // CRM ids to write although not newer (conflict won by the CRM)
+	done         int
+	crmWrote     time.Time       // latest CRM modifiedon of coupler's own writes in this run
+	fresh        *freshCouplings // set from matching to the end of the ERP phase, see freshCouplings
+	freshMatched []string        // the ERP ids matching coupled, when the run began without couplings
+	commits      committer       // the chunks' store transactions, grouped
 
 	openOnce sync.Once
 	openErr  error
@@ -253,6 +254,10 @@ func (r *run) syncTable(ctx context.Context) error {
 		}
 		if fresh {
 			r.fresh = newFreshCouplings(res.Pairs)
+			r.freshMatched = make([]string, len(res.Pairs))
+			for i, p := range res.Pairs {
+				r.freshMatched[i] = p.ERPID
+			}
 		}
 		crmIdx = nil
 		r.phase("match", start)
@@ -571,7 +576,17 @@ func (r *run) erpDeletions(ctx context.Context) error {
 	st := r.e.opts.Store
 	var missing []string
 	var after int64
-	for {
+	if r.freshMatched != nil {
+		// A run that began without couplings made all but the matched
+		// pairs' by writing ids it saw: only those pairs can be unseen.
+		for _, id := range r.freshMatched {
+			if !r.isSeen(SideERP, id) {
+				missing = append(missing, id)
+			}
+		}
+		after = -1
+	}
+	for after >= 0 {
 		cs, err := st.ListCouplings(ctx, CouplingQuery{Mapping: r.m.Name, AfterID: after, Limit: 5000, IDsOnly: true})
 		if err != nil {
 			return err
