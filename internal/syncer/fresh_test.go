@@ -18,7 +18,7 @@ import (
 // lookupCounter records the ids the engine looks couplings up by.
 type lookupCounter struct {
 	syncer.Store
-	mu  sync.Mutex
+	mu    sync.Mutex
 	ids   map[string][]string // side → ids, in the CUSTOMER mapping
 	lists int                 // ListCouplings calls for CUSTOMER's ids (erpDeletions)
 }
