@@ -67,6 +67,27 @@ func crmColumns(m *mapping.TableMapping) []string {
 	return out
 }
 
+// crmMatchColumns are the CRM fields of the match groups only: what a
+// full run reads of CRM rows it keeps as ids (see syncTable). nil when
+// crmColumns is nil.
+func crmMatchColumns(m *mapping.TableMapping) []string {
+	if crmColumns(m) == nil {
+		return nil
+	}
+	known, _ := mapping.Catalog.CRMFields(m.CRMEntity)
+	var out []string
+	for _, g := range m.MatchFields() {
+		for _, f := range g {
+			if known[mapping.LookupColumn(f.CRMField)] {
+				out = appendNew(out, mapping.LookupColumn(f.CRMField))
+			} else {
+				out = appendNew(out, f.CRMField)
+			}
+		}
+	}
+	return out
+}
+
 func appendNew(s []string, v string) []string {
 	for _, x := range s {
 		if x == v {

@@ -32,7 +32,9 @@ func TestReadColumnsAreTheMappedOnes(t *testing.T) {
 	custom := m
 	custom.Fields = append(append([]mapping.FieldMapping(nil), m.Fields...),
 		mapping.FieldMapping{ERPField: "cplRating", CRMField: "cpl_rating", Direction: mapping.Bidirectional})
+	require.ElementsMatch(t, []string{"accountnumber", "name"}, crmMatchColumns(&m), "a fresh run's CRM read: the match fields")
 	require.Nil(t, crmColumns(&custom), "a column the catalog does not know: read every column")
+	require.Nil(t, crmMatchColumns(&custom))
 	require.Nil(t, erpColumns(&custom))
 
 	other := m

@@ -193,6 +193,13 @@ func (r *run) syncTable(ctx context.Context) error {
 		if !matchFirst {
 			q.SkipModifiedBy = self
 		}
+		if fresh && m.OnlyCoupled {
+			// Every row is uncoupled and kept as its id only (see keep):
+			// matching needs its match fields and nothing else, and the
+			// rows it couples are read again whole (dropOutOfScope). An
+			// account's 17 mapped columns were most of the read's cost.
+			q.Select = crmMatchColumns(m)
+		}
 		if matchFirst {
 			crmIdx = newMatchIndex(r.e.opts.Store, m.Name, m.MatchFields())
 			crmIdx.none = fresh
