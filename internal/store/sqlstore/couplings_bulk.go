@@ -35,7 +35,7 @@ func (s *Store) PutCouplings(ctx context.Context, cs []syncer.Coupling) error {
 			if s.d.Name == "postgres" {
 				err = upsertUnnest(ctx, q, chunk, t)
 			} else {
-				err = upsertValues(ctx, q, chunk, t)
+				err = s.putValues(ctx, q, chunk, t)
 			}
 			if err != nil {
 				return err

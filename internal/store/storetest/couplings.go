@@ -151,6 +151,35 @@ func testPutCouplings(t *testing.T, s store.Store) {
 	require.Equal(t, "D0001234", got.CRMID)
 	require.Equal(t, 3, got.FailCount)
 
+	// Rows thought new (ID zero) among which one is coupled already, after
+	// others: that one is updated, the others inserted, none twice.
+	mixed := bulk("CUSTOMER", 2498, 4, "F") // E0002498 and E0002499 exist
+	require.NoError(t, s.PutCouplings(c, mixed))
+	n, err = s.CountCouplings(c, "CUSTOMER")
+	require.NoError(t, err)
+	require.Equal(t, 2502, n)
+	got, err = s.GetCouplingByERP(c, "CUSTOMER", "E0002499")
+	require.NoError(t, err)
+	require.Equal(t, "F0002499", got.CRMID)
+
+	// A coupling read from the store gives up its CRM id, which a new one
+	// takes in the same batch.
+	moved := got
+	moved.CRMID = "G0002499"
+	taker := bulk("CUSTOMER", 2600, 1, "X")[0]
+	taker.CRMID = "F0002499"
+	require.NoError(t, s.PutCouplings(c, []syncer.Coupling{moved, taker}))
+	got, err = s.GetCouplingByCRM(c, "CUSTOMER", "F0002499")
+	require.NoError(t, err)
+	require.Equal(t, "E0002600", got.ERPID)
+	got, err = s.GetCouplingByERP(c, "CUSTOMER", "E0002499")
+	require.NoError(t, err)
+	require.Equal(t, "G0002499", got.CRMID)
+	require.Equal(t, moved.ID, got.ID)
+	n, err = s.CountCouplings(c, "CUSTOMER")
+	require.NoError(t, err)
+	require.Equal(t, 2503, n)
+
 	// A CRM id coupled to another ERP record: nothing of the batch is written.
 	clash := bulk("CUSTOMER", 5000, 10, "N")
 	clash[7].CRMID = "C0000042"
@@ -159,7 +188,9 @@ func testPutCouplings(t *testing.T, s store.Store) {
 	require.ErrorContains(t, err, `CRM id "C0000042" is already coupled to ERP id "E0000042"`)
 	n, err = s.CountCouplings(c, "CUSTOMER")
 	require.NoError(t, err)
-	require.Equal(t, 2500, n)
+	require.Equal(t, 2503, n)
+	_, err = s.GetCouplingByERP(c, "CUSTOMER", "E0005000") // before the clash in the batch
+	require.ErrorIs(t, err, store.ErrNotFound)
 
 	dup := bulk("CONTACT", 0, 3, "P")
 	dup[2].ERPID = dup[0].ERPID

@@ -95,12 +95,19 @@ func testInTxConflict(t *testing.T, s store.Store) {
 		err = tx.PutCouplings(ctx, []syncer.Coupling{{Mapping: "M", ERPID: "3", CRMID: "a"}})
 		require.ErrorIs(t, err, store.ErrConflict)
 		require.ErrorContains(t, err, `CRM id "a"`)
+		// The refused batch's rows before the clash are not left in the
+		// transaction, which goes on and commits.
+		err = tx.PutCouplings(ctx, []syncer.Coupling{{Mapping: "M", ERPID: "4", CRMID: "d"}, {Mapping: "M", ERPID: "5", CRMID: "e"}, {Mapping: "M", ERPID: "6", CRMID: "a"}})
+		require.ErrorIs(t, err, store.ErrConflict)
 		_, err = tx.PutCoupling(ctx, syncer.Coupling{Mapping: "M", ERPID: "2", CRMID: "b"})
 		return err
 	}))
 	got, err := s.GetCouplingByCRM(c, "M", "b")
 	require.NoError(t, err)
 	require.Equal(t, "2", got.ERPID)
+	n, err := s.CountCouplings(c, "M")
+	require.NoError(t, err)
+	require.Equal(t, 2, n, "couplings 1 and 2 only")
 }
 
 func testPingDialect(t *testing.T, s store.Store) {
