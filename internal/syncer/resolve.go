@@ -66,7 +66,7 @@ func (r *resolver) CRMRef(ctx context.Context, l mapping.Lookup, v string) (stri
 			return "", err
 		}
 		if erpID, ok = idx[v]; !ok {
-			return "", fmt.Errorf("no ERP %s has %s %q (mapping %s): %w", entityOf(tm), l.By, v, tm.Name, mapping.ErrUnresolved)
+			return "", &unresolvedError{tm: tm, by: l.By, value: v}
 		}
 	}
 	crmID, err := r.coupledCRM(ctx, tm, erpID)
@@ -74,8 +74,7 @@ func (r *resolver) CRMRef(ctx context.Context, l mapping.Lookup, v string) (stri
 		return "", err
 	}
 	if crmID == "" {
-		return "", fmt.Errorf("the ERP %s %q is not coupled to a CRM %s (mapping %s): couple it with coupler couple %q <erp-id> <crm-id> or coupler match %q, or synchronise %s first: %w",
-			entityOf(tm), v, tm.CRMEntity, tm.Name, tm.Name, tm.Name, tm.Name, mapping.ErrUnresolved)
+		return "", &unresolvedError{tm: tm, value: v}
 	}
 	if l.Follow == "baseuom" {
 		return r.baseUnit(ctx, crmID)
@@ -216,3 +215,24 @@ func entityOf(m *mapping.TableMapping) string {
 	}
 	return "record"
 }
+
+// unresolvedError is a reference to an ERP record that has no CRM
+// counterpart. An optional reference left empty meets it for every record
+// (a customer without a coupled currency): its message is only written
+// when read.
+type unresolvedError struct {
+	tm    *mapping.TableMapping
+	by    string // the field looked up by; "" for the id
+	value string
+}
+
+func (e *unresolvedError) Error() string {
+	tm := e.tm
+	if e.by != "" {
+		return fmt.Sprintf("no ERP %s has %s %q (mapping %s): %v", entityOf(tm), e.by, e.value, tm.Name, mapping.ErrUnresolved)
+	}
+	return fmt.Sprintf("the ERP %s %q is not coupled to a CRM %s (mapping %s): couple it with coupler couple %q <erp-id> <crm-id> or coupler match %q, or synchronise %s first: %v",
+		entityOf(tm), e.value, tm.CRMEntity, tm.Name, tm.Name, tm.Name, tm.Name, mapping.ErrUnresolved)
+}
+
+func (e *unresolvedError) Unwrap() error { return mapping.ErrUnresolved }

@@ -3,7 +3,6 @@ package crmside
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/coupler/coupler/internal/dataverse"
+	"github.com/coupler/coupler/internal/odata"
 	"github.com/coupler/coupler/internal/syncer"
 )
 
@@ -202,6 +202,7 @@ func (s *Side) Write(ctx context.Context, entity, key string, ops []syncer.Op) (
 			return nil, err
 		}
 		var missing []string
+		dec := odata.NewDecoder() // the bodies' keys repeat: one copy each
 		for i, r := range res {
 			op := part[i]
 			sr := syncer.Result{ID: op.ID}
@@ -214,8 +215,7 @@ func (s *Side) Write(ctx context.Context, entity, key string, ops []syncer.Op) (
 				sr.ID = strings.ToLower(r.EntityID)
 			}
 			if len(r.Body) > 0 {
-				var body map[string]any
-				if json.Unmarshal(r.Body, &body) == nil {
+				if body, err := dec.Object(r.Body); err == nil {
 					if id, _ := body[key].(string); id != "" {
 						sr.ID = strings.ToLower(id)
 					}
