@@ -170,8 +170,10 @@ func (c *Client) walk(ctx context.Context, set, u string, maxPage int, fields bo
 	if maxPage > 0 {
 		h = http.Header{"Prefer": {"odata.maxpagesize=" + strconv.Itoa(maxPage)}}
 	}
+	if fields {
+		return c.walkFields(ctx, set, u, h, fn)
+	}
 	seen := map[string]bool{}
-	var body bytes.Buffer // a decoded page's answer, reused: the records own their memory
 	for u != "" {
 		if seen[u] {
 			return fmt.Errorf("bc: listing %s: the server returned the same @odata.nextLink twice (%s); stopping to avoid a loop", set, pathOnly(u))
@@ -181,15 +183,7 @@ func (c *Client) walk(ctx context.Context, set, u string, maxPage int, fields bo
 		_, err := c.do(ctx, request{method: http.MethodGet, url: u, set: set, header: h, idempotent: true,
 			accept: func(resp *http.Response) error {
 				var err error
-				if fields {
-					body.Reset()
-					if _, err := body.ReadFrom(resp.Body); err != nil {
-						return fmt.Errorf("bc: listing %s: reading page: %w", set, err)
-					}
-					page, err = decodeFieldsBytes(body.Bytes())
-				} else {
-					page, err = readPage(resp.Body, false)
-				}
+				page, err = readPage(resp.Body, false)
 				if err != nil {
 					return fmt.Errorf("bc: listing %s: %w", set, err)
 				}

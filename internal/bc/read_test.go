@@ -6,6 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -287,4 +290,82 @@ func TestCount(t *testing.T) {
 	one, err := b.client.Count(t.Context(), bc.SetItems, "number eq '1896-S'")
 	require.NoError(t, err)
 	require.Equal(t, int64(1), one)
+}
+
+// countingTransport counts the GETs of one entity set as they start.
+type countingTransport struct {
+	set  string
+	gets atomic.Int32
+}
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/"+c.set) {
+		c.gets.Add(1)
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// TestListFieldsReadsAhead: the next page is asked for while the caller
+// still handles the current one; a reader that stops early gets its own
+// error back and the page asked for ahead is dropped.
+func TestListFieldsReadsAhead(t *testing.T) {
+	t.Parallel()
+	ct := &countingTransport{set: bc.SetCustomers}
+	b := setup(t, setupOpt{cfg: func(c *bc.Config) { c.HTTPClient = &http.Client{Transport: ct} }})
+	q := bc.Query{MaxPageSize: 2}
+	var ids []string
+	pages := 0
+	require.NoError(t, b.client.ListFields(t.Context(), bc.SetCustomers, q, func(p []map[string]any) error {
+		pages++
+		if len(p) == 2 && pages < 3 {
+			require.Eventually(t, func() bool { return ct.gets.Load() == int32(pages+1) }, 5*time.Second, time.Millisecond,
+				"page %d: the service gets the next page's request before this page is done", pages)
+		}
+		for _, r := range p {
+			ids = append(ids, r["id"].(string))
+		}
+		return nil
+	}))
+	require.GreaterOrEqual(t, pages, 3)
+	require.Len(t, slices.Compact(slices.Sorted(slices.Values(ids))), len(ids), "each record once")
+
+	stop := errors.New("enough")
+	err := b.client.ListFields(t.Context(), bc.SetCustomers, q, func([]map[string]any) error { return stop })
+	require.ErrorIs(t, err, stop)
+}
+
+// TestListFieldsFollowsOnlySafeLinks: a next link that repeats itself or
+// leaves the API host ends the walk with an error naming it; the link
+// found ahead is not requested either.
+func TestListFieldsFollowsOnlySafeLinks(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		next func(self string) string
+		want string
+	}{
+		{"loop", func(self string) string { return self }, "same @odata.nextLink twice"},
+		{"elsewhere", func(string) string { return "http://elsewhere.example/api/v2.0/companies(x)/customers?page=2" }, "not on the API host"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var gets atomic.Int32
+			var srv *httptest.Server
+			srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				gets.Add(1)
+				w.Header().Set("Content-Type", "application/json")
+				self := srv.URL + r.URL.RequestURI()
+				_ = json.NewEncoder(w).Encode(map[string]any{"value": []any{map[string]any{"id": "1"}}, "@odata.nextLink": tt.next(self)})
+			}))
+			t.Cleanup(srv.Close)
+			c, err := bc.New(bc.Config{APIURL: srv.URL + "/BC/api/v2.0", CompanyID: "7c8b5b6e-0000-4000-8000-000000000001", Basic: &bc.Basic{User: "u", WebServiceKey: "k"}, Timeout: 5 * time.Second})
+			require.NoError(t, err)
+			pages := 0
+			err = c.ListFields(t.Context(), bc.SetCustomers, bc.Query{}, func([]map[string]any) error { pages++; return nil })
+			require.ErrorContains(t, err, tt.want)
+			require.Equal(t, 1, pages)
+			require.Equal(t, int32(1), gets.Load())
+		})
+	}
 }
