@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"testing"
@@ -165,10 +166,15 @@ func BenchmarkChunkOutcome(b *testing.B) {
 	for b.Loop() {
 		cs := chunk(k)
 		k++
-		intents := make([]syncer.Intent, len(cs))
+		// The chunk's creates share one intent, their id pairs its payload,
+		// as the engine writes it.
+		pairs := make([][2]string, len(cs))
 		for i, c := range cs {
-			intents[i] = syncer.Intent{Mapping: c.Mapping, Direction: "ToCRM", SourceID: c.ERPID, TargetID: c.CRMID, Op: "create"}
+			pairs[i] = [2]string{c.ERPID, c.CRMID}
 		}
+		payload, err := json.Marshal(pairs)
+		require.NoError(b, err)
+		intents := []syncer.Intent{{Mapping: mapping.Customer, Direction: "ToCRM", SourceID: cs[0].ERPID, TargetID: cs[0].CRMID, Op: "creates", Payload: string(payload)}}
 		stored, err := st.AddIntents(ctx, intents)
 		require.NoError(b, err)
 		ids := make([]int64, len(stored))

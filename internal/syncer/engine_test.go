@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"strconv"
 	"testing"
 	"time"
 
@@ -406,10 +407,19 @@ func TestCRMCreateReplayUsesTheSameID(t *testing.T) {
 	e.crm.crashAfterWrite = true
 	jobs := e.run(t, true)
 	require.Equal(t, "failed", jobs[mapping.Customer].Status)
+	intents, err := e.st.ListIntents(context.Background(), mapping.Customer)
+	require.NoError(t, err)
+	require.Len(t, intents, 1, "one intent for the chunk's creates")
+	require.Equal(t, "creates", intents[0].Op)
+	require.JSONEq(t, `[["c-10000",`+strconv.Quote(accountID("c-10000"))+`],["c-20000",`+strconv.Quote(accountID("c-20000"))+`]]`, intents[0].Payload)
 	e.crm.crashAfterWrite = false
 	jobs = e.run(t, true)
 	require.Equal(t, "succeeded", jobs[mapping.Customer].Status, jobs[mapping.Customer].Message)
+	require.Equal(t, 2, jobs[mapping.Customer].Counts.Coupled, "both creates reconciled from the intent")
 	require.Equal(t, 2, e.crm.count("accounts"), "deterministic ids: the replay is an upsert")
+	intents, err = e.st.ListIntents(context.Background(), mapping.Customer)
+	require.NoError(t, err)
+	require.Empty(t, intents)
 	n, err := e.st.CountCouplings(context.Background(), mapping.Customer)
 	require.NoError(t, err)
 	require.Equal(t, 2, n)

@@ -38,6 +38,9 @@ func (r *run) reconcile(ctx context.Context) error {
 }
 
 func (r *run) settle(ctx context.Context, in Intent) (bool, error) {
+	if in.Op == opCreates {
+		return true, r.settleCreates(ctx, in)
+	}
 	if in.Op != "create" {
 		return true, nil // updates are idempotent: the next run sends them again
 	}

@@ -68,17 +68,26 @@ func (r *run) writeChunk(ctx context.Context, toCRM bool, items []item) error {
 	}
 	// Announce creates before sending them: a crash between the write and
 	// its coupling is reconciled on restart instead of creating twice.
-	var intents []Intent
+	var (
+		intents []Intent
+		pairs   [][2]string
+	)
 	for _, it := range items {
-		if it.op.Kind == OpCreate {
-			in := Intent{Mapping: r.m.Name, Direction: dirName(toCRM), SourceID: it.srcID, TargetID: it.op.ID, Op: "create"}
-			if !toCRM {
-				// Only an ERP create needs its payload to be reconciled (found
-				// by number); a CRM create is found by its deterministic id.
-				in.Payload = compactJSON(it.op.Payload)
-			}
-			intents = append(intents, in)
+		if it.op.Kind != OpCreate {
+			continue
 		}
+		if toCRM {
+			// A CRM create is found by its deterministic id: the chunk's
+			// pairs share one intent.
+			pairs = append(pairs, [2]string{it.srcID, it.op.ID})
+			continue
+		}
+		// An ERP create needs its payload to be reconciled (found by number).
+		intents = append(intents, Intent{Mapping: r.m.Name, Direction: dirName(toCRM), SourceID: it.srcID, TargetID: it.op.ID,
+			Op: "create", Payload: compactJSON(it.op.Payload)})
+	}
+	if len(pairs) > 0 {
+		intents = append(intents, createsIntent(r.m.Name, pairs))
 	}
 	var stored []Intent
 	if len(intents) > 0 {
