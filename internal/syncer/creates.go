@@ -22,6 +22,19 @@ func createsIntent(mappingName string, pairs [][2]string) Intent {
 		SourceID: pairs[0][0], TargetID: pairs[0][1], Payload: string(b)}
 }
 
+// intentSubject names the records an intent announced, for the error of a
+// reconciliation that failed: a chunk's creates are named by their count
+// and their first and last ERP ids, not by the first alone.
+func intentSubject(in Intent) string {
+	if in.Op == opCreates {
+		var pairs [][2]string
+		if err := json.Unmarshal([]byte(in.Payload), &pairs); err == nil && len(pairs) > 0 {
+			return fmt.Sprintf("%s creates of %d ERP record(s), %s to %s", in.Direction, len(pairs), pairs[0][0], pairs[len(pairs)-1][0])
+		}
+	}
+	return fmt.Sprintf("%s %s of %s", in.Direction, in.Op, in.SourceID)
+}
+
 // settleCreates couples the pairs of a creates intent whose CRM row exists
 // (the write reached the CRM before the crash); the others were not
 // created, and their ERP records, still past the high-water mark, are

@@ -24,7 +24,7 @@ func (r *run) reconcile(ctx context.Context) error {
 	for _, in := range intents {
 		settled, err := r.settle(ctx, in)
 		if err != nil {
-			return fmt.Errorf("intent %d (%s %s of %s): %w", in.ID, in.Direction, in.Op, in.SourceID, err)
+			return fmt.Errorf("intent %d (%s): %w", in.ID, intentSubject(in), err)
 		}
 		if settled {
 			done = append(done, in.ID)
