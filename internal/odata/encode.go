@@ -17,7 +17,13 @@ func AppendObject(dst []byte, m map[string]any) ([]byte, error) {
 	if m == nil {
 		return append(dst, "null"...), nil
 	}
-	keys := make([]string, 0, len(m))
+	// A record's keys fit on the stack: the heap slice was one of
+	// Marshal's two allocations per payload and per snapshot.
+	var onStack [32]string
+	keys := onStack[:0]
+	if len(m) > len(onStack) {
+		keys = make([]string, 0, len(m))
+	}
 	for k := range m {
 		keys = append(keys, k)
 	}
