@@ -50,6 +50,10 @@ func Marshal(m map[string]any) ([]byte, error) {
 	return AppendObject(make([]byte, 0, 64*len(m)+2), m)
 }
 
+// AppendValue appends v (a string, number, bool, nil, map or slice of
+// those) as encoding/json.Marshal writes it.
+func AppendValue(dst []byte, v any) ([]byte, error) { return appendValue(dst, v) }
+
 func appendValue(dst []byte, v any) ([]byte, error) {
 	switch v := v.(type) {
 	case nil:

@@ -18,6 +18,7 @@ type item struct {
 	srcMod   time.Time
 	coupling *Coupling // nil when the write creates the destination
 	snapshot map[string]any
+	snapJSON string         // the snapshot already written out (ERP to CRM), instead of snapshot
 	fullRec  map[string]any // source fields, to rebuild a create on Restore
 	header   bool           // remember the ERP id for line mappings
 	// unbuilt: the payload and snapshot are still to be made from fullRec
@@ -112,6 +113,7 @@ func (r *run) prepareERP(ctx context.Context, page []Record, crmChanged map[stri
 // failed and left out.
 func (r *run) buildToCRM(ctx context.Context, items []item) []item {
 	out := items[:0]
+	keys := snapshotKeys(r.m)
 	for _, it := range items {
 		if !it.unbuilt {
 			out = append(out, it)
@@ -129,7 +131,12 @@ func (r *run) buildToCRM(ctx context.Context, items []item) []item {
 		if it.only != nil {
 			payload = restrictToCRM(r.m, payload, it.only)
 		}
-		it.op.Payload, it.snapshot = payload, erpValues(r.m, it.fullRec)
+		it.op.Payload = payload
+		if snap, err := erpSnapshot(keys, it.fullRec); err == nil {
+			it.snapJSON = snap
+		} else {
+			it.snapshot = erpValues(r.m, it.fullRec) // outcome reports what it can
+		}
 		it.unbuilt, it.only = false, nil
 		out = append(out, it)
 	}

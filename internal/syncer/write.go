@@ -283,7 +283,9 @@ func (r *run) outcome(o *outcome, it item, res Result) {
 			c.CRMModifiedAt, c.ERPModifiedAt = it.srcMod, res.ModifiedAt
 		}
 		c.LastResult, c.LastError, c.LastJobID, c.FailCount, c.Skipped = ResultSuccess, "", r.job.ID, 0, false
-		if b, err := odata.Marshal(it.snapshot); err == nil {
+		if it.snapJSON != "" {
+			c.Snapshot = it.snapJSON
+		} else if b, err := odata.Marshal(it.snapshot); err == nil {
 			c.Snapshot = string(b)
 		}
 		o.put = append(o.put, c)
