@@ -38,7 +38,7 @@ func AppendObject(dst []byte, m map[string]any) ([]byte, error) {
 			return nil, err
 		}
 		dst = append(dst, ':')
-		if dst, err = appendValue(dst, m[k]); err != nil {
+		if dst, err = AppendValue(dst, m[k]); err != nil {
 			return nil, fmt.Errorf("field %s: %w", k, err)
 		}
 	}
@@ -52,9 +52,7 @@ func Marshal(m map[string]any) ([]byte, error) {
 
 // AppendValue appends v (a string, number, bool, nil, map or slice of
 // those) as encoding/json.Marshal writes it.
-func AppendValue(dst []byte, v any) ([]byte, error) { return appendValue(dst, v) }
-
-func appendValue(dst []byte, v any) ([]byte, error) {
+func AppendValue(dst []byte, v any) ([]byte, error) {
 	switch v := v.(type) {
 	case nil:
 		return append(dst, "null"...), nil

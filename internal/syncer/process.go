@@ -16,9 +16,8 @@ type item struct {
 	op       Op
 	srcID    string
 	srcMod   time.Time
-	coupling *Coupling // nil when the write creates the destination
-	snapshot map[string]any
-	snapJSON string         // the snapshot already written out (ERP to CRM), instead of snapshot
+	coupling *Coupling      // nil when the write creates the destination
+	snapshot string         // as the coupling keeps it (JSON); "" leaves the coupling's as it is
 	fullRec  map[string]any // source fields, to rebuild a create on Restore
 	header   bool           // remember the ERP id for line mappings
 	// unbuilt: the payload and snapshot are still to be made from fullRec
@@ -131,12 +130,7 @@ func (r *run) buildToCRM(ctx context.Context, items []item) []item {
 		if it.only != nil {
 			payload = restrictToCRM(r.m, payload, it.only)
 		}
-		it.op.Payload = payload
-		if snap, err := erpSnapshot(keys, it.fullRec); err == nil {
-			it.snapJSON = snap
-		} else {
-			it.snapshot = erpValues(r.m, it.fullRec) // outcome reports what it can
-		}
+		it.op.Payload, it.snapshot = payload, erpSnapshot(keys, it.fullRec)
 		it.unbuilt, it.only = false, nil
 		out = append(out, it)
 	}
@@ -203,7 +197,7 @@ func (r *run) processCRM(ctx context.Context, page []Record, retry bool) error {
 		for k, v := range payload {
 			snap[k] = v
 		}
-		it := item{toCRM: false, srcID: rec.ID, srcMod: rec.ModifiedAt, snapshot: snap, fullRec: rec.Fields}
+		it := item{toCRM: false, srcID: rec.ID, srcMod: rec.ModifiedAt, snapshot: marshalSnapshot(snap), fullRec: rec.Fields}
 		if coupled {
 			cc := c
 			it.coupling = &cc
@@ -303,10 +297,8 @@ func (r *run) recordErrors(ctx context.Context, es []SyncError) {
 // field-level merge compares with).
 func erpValues(m *mapping.TableMapping, rec map[string]any) map[string]any {
 	out := map[string]any{}
-	for _, f := range m.Fields {
-		if f.ERPField != "" && f.Constant == nil {
-			out[f.ERPField] = rec[f.ERPField]
-		}
+	for _, k := range snapshotKeys(m) {
+		out[k] = rec[k]
 	}
 	return out
 }

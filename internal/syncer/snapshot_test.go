@@ -27,11 +27,7 @@ func TestERPSnapshotIsTheMapsJSON(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s, %s: odata.Marshal: %v", m.Name, name, err)
 			}
-			got, err := erpSnapshot(keys, rec)
-			if err != nil {
-				t.Fatalf("%s, %s: erpSnapshot: %v", m.Name, name, err)
-			}
-			if got != string(want) {
+			if got := erpSnapshot(keys, rec); got != string(want) {
 				t.Errorf("%s, %s:\n got %s\nwant %s", m.Name, name, got, want)
 			}
 		}
@@ -41,7 +37,7 @@ func TestERPSnapshotIsTheMapsJSON(t *testing.T) {
 func TestERPSnapshotRefusesWhatJSONCannotHold(t *testing.T) {
 	t.Parallel()
 	m, _ := mapping.Default(mapping.Customer)
-	if _, err := erpSnapshot(snapshotKeys(&m), map[string]any{"displayName": make(chan int)}); err == nil {
-		t.Fatal("erpSnapshot wrote a channel")
+	if got := erpSnapshot(snapshotKeys(&m), map[string]any{"displayName": make(chan int)}); got != "" {
+		t.Fatalf("erpSnapshot wrote a channel: %s", got)
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"sync"
 
 	"github.com/coupler/coupler/internal/mapping"
-	"github.com/coupler/coupler/internal/odata"
 )
 
 // write sends items through the destination's $batch, at most
@@ -283,10 +282,8 @@ func (r *run) outcome(o *outcome, it item, res Result) {
 			c.CRMModifiedAt, c.ERPModifiedAt = it.srcMod, res.ModifiedAt
 		}
 		c.LastResult, c.LastError, c.LastJobID, c.FailCount, c.Skipped = ResultSuccess, "", r.job.ID, 0, false
-		if it.snapJSON != "" {
-			c.Snapshot = it.snapJSON
-		} else if b, err := odata.Marshal(it.snapshot); err == nil {
-			c.Snapshot = string(b)
+		if it.snapshot != "" {
+			c.Snapshot = it.snapshot
 		}
 		o.put = append(o.put, c)
 		o.resolve = append(o.resolve, [2]string{c.ERPID, c.CRMID})

@@ -214,10 +214,11 @@ func (s *Side) Write(ctx context.Context, entity, key string, ops []syncer.Op) (
 			if r.EntityID != "" {
 				sr.ID = strings.ToLower(r.EntityID)
 			}
-			if id, mod := representation(r.Body, key); id != "" || mod != "" {
-				if id != "" {
-					sr.ID = strings.ToLower(id)
-				}
+			id, mod := representation(r.Body, key)
+			if id != "" {
+				sr.ID = strings.ToLower(id)
+			}
+			if mod != "" {
 				sr.ModifiedAt, _ = time.Parse(time.RFC3339Nano, mod)
 			}
 			if sr.ModifiedAt.IsZero() && op.Kind != syncer.OpDelete && sr.ID != "" {
