@@ -71,6 +71,36 @@ func (f *Filter) Equalities() map[string]any {
 	return out
 }
 
+// OneOf returns the property and values of a filter made only of
+// `prop eq literal` conditions on one property joined by or ("id eq 1 or
+// id eq 2"): the shape of a read by ids, for index lookups. Values are as
+// Equalities gives them; the caller must still Match each candidate.
+func (f *Filter) OneOf() (prop string, vals []any, ok bool) {
+	if f == nil || f.root == nil {
+		return "", nil, false
+	}
+	var walk func(n *node) bool
+	walk = func(n *node) bool {
+		if n.op == opOr {
+			return walk(n.kids[0]) && walk(n.kids[1])
+		}
+		if n.op != opEq {
+			return false
+		}
+		p, lit, _, ok := propAndLiteral(n)
+		if !ok || prop != "" && p.name != prop {
+			return false
+		}
+		prop = p.name
+		vals = append(vals, lit.goValue())
+		return true
+	}
+	if !walk(f.root) {
+		return "", nil, false
+	}
+	return prop, vals, true
+}
+
 // Lower returns the lower bound a top-level AND-ed `prop gt|ge literal`
 // (or `literal lt|le prop`) puts on prop, for cursor reads such as
 // lastModifiedDateTime gt … or modifiedon ge …. With several bounds the

@@ -225,6 +225,36 @@ func TestEqualities(t *testing.T) {
 	}
 }
 
+func TestOneOf(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		filter string
+		prop   string
+		want   []any // nil: not the shape
+	}{
+		{"id eq 7B0A3F12-6C4E-4D8A-9F1B-2C5D8E9A0B13", "id", []any{"7b0a3f12-6c4e-4d8a-9f1b-2c5d8e9a0b13"}},
+		{"id eq 'a' or id eq 'b' or (id eq 'c')", "id", []any{"a", "b", "c"}},
+		{"'a' eq id or id eq 'b'", "id", []any{"a", "b"}},
+		{"n eq 1 or n eq null", "n", []any{int64(1), nil}},
+		{"id eq 'a' or other eq 'b'", "", nil},
+		{"id eq 'a' and id eq 'b'", "", nil},
+		{"id eq 'a' or id ne 'b'", "", nil},
+		{"id eq 'a' or not (id eq 'b')", "", nil},
+		{"tolower(id) eq 'a' or id eq 'b'", "", nil},
+		{"id eq other or id eq 'b'", "", nil},
+	}
+	for _, tt := range tests {
+		f, err := ParseFilter(tt.filter)
+		require.NoError(t, err)
+		prop, vals, ok := f.OneOf()
+		require.Equal(t, tt.want != nil, ok, tt.filter)
+		if ok {
+			require.Equal(t, tt.prop, prop, tt.filter)
+			require.Equal(t, tt.want, vals, tt.filter)
+		}
+	}
+}
+
 func TestLower(t *testing.T) {
 	t.Parallel()
 	ts := time.Date(2019, 8, 18, 20, 5, 51, 603000000, time.UTC)

@@ -152,7 +152,33 @@ func (s *Server) candidates(t *table, p *readPlan, docID string) ([]*row, bool) 
 			return t.lines(v), true
 		}
 	}
+	if rows, ok := oneOf(t, p); ok {
+		return rows, true
+	}
 	return t.sorted(), false
+}
+
+// oneOf is, from the key index, the rows a read by ids can return ("id eq
+// … or id eq …", as coupler reads records back), in primary-key order as
+// a scan would give them: BC answers one without reading the table.
+// Lines keep their rule (an Id or a Document Id).
+func oneOf(t *table, p *readPlan) ([]*row, bool) {
+	prop, vals, ok := p.q.Filter.OneOf()
+	if !ok || prop != t.set.keyField || t.set.parent != "" {
+		return nil, false
+	}
+	var out []*row
+	for _, v := range vals {
+		s, ok := v.(string)
+		if !ok {
+			return nil, false
+		}
+		if r := t.rows[s]; r != nil && !slices.Contains(out, r) {
+			out = append(out, r)
+		}
+	}
+	slices.SortFunc(out, t.less)
+	return out, true
 }
 
 func (s *Server) list(w http.ResponseWriter, r *http.Request, base, ctxBase string, tg target, tx *txn) {

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -86,6 +87,9 @@ func TestQueryOptions(t *testing.T) {
 		{"decimal", "items?$filter=unitPrice gt 500", []string{"1896-S", "1996-S"}},
 		{"date", "salesOrders?$filter=orderDate ge 2026-04-01", []string{"101003", "101004"}},
 		{"guid key", "customers?$filter=id eq " + seedID("customers", "30000"), []string{"30000"}},
+		// A read by ids (from the key index): key order, each once, unknown ids left out, GUIDs in any case.
+		{"ids", "customers?$filter=id eq " + seedID("customers", "30000") + " or id eq " + strings.ToUpper(seedID("customers", "10000")) + " or id eq 00000000-0000-0000-0000-000000000001 or id eq " + seedID("customers", "30000"), []string{"10000", "30000"}},
+		{"ids and more", "customers?$filter=(id eq " + seedID("customers", "30000") + " or id eq " + seedID("customers", "10000") + ") and city eq 'Miami'", []string{"30000"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

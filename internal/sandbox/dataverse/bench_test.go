@@ -43,6 +43,18 @@ func benchSetup(b *testing.B) *env {
 	return benchEnv
 }
 
+// byIDs is the filter of a read by n ids, as coupler's Get sends it.
+func byIDs(n int) string {
+	var f bytes.Buffer
+	for i := range n {
+		if i > 0 {
+			f.WriteString(" or ")
+		}
+		f.WriteString("accountid eq " + syntheticAccountID(benchScale()/(n+1)*(i+1)))
+	}
+	return f.String()
+}
+
 // BenchmarkReads measures paged reads over the synthetic accounts.
 func BenchmarkReads(b *testing.B) {
 	e := benchSetup(b)
@@ -53,6 +65,7 @@ func BenchmarkReads(b *testing.B) {
 	}{
 		{"page5000", "accounts?$select=name,accountnumber,emailaddress1,address1_city,modifiedon", 5000},
 		{"indexed-eq", "accounts?$select=name,accountnumber&$filter=accountnumber eq 'SYN" + mid + "'", 5000},
+		{"by-50-ids", "accounts?$select=name&$filter=" + byIDs(50), 5000},
 		{"lookup-eq", "contacts?$select=fullname&$filter=_parentcustomerid_value eq " + syntheticAccountID(benchScale()/2), 5000},
 		{"scan-filter-page100", "accounts?$select=name&$filter=address1_city eq 'Leeds' and creditlimit ge 20000", 100},
 		{"modifiedon-cursor-page1000", "accounts?$select=name&$filter=modifiedon ge 2000-01-01T00:00:00Z&$orderby=modifiedon asc", 1000},

@@ -269,10 +269,60 @@ func (s *Server) candidates(p *plan, ts *tableStore) ([]*row, bool) {
 			best, found = ids, true
 		}
 	}
+	if !found {
+		best, found = oneOf(p, ts)
+	}
 	if !found || len(best) > indexThreshold {
 		return nil, false
 	}
 	return rowsBySeq(ts, best), true
+}
+
+// oneOf is, from the indexes, the ids of the rows a read by ids can
+// return ("accountid eq … or accountid eq …", or the same on an indexed
+// column): Dataverse answers one from an index, not by a scan of the table.
+func oneOf(p *plan, ts *tableStore) ([]uuid.UUID, bool) {
+	prop, vals, ok := p.q.Filter.OneOf()
+	if !ok {
+		return nil, false
+	}
+	c := p.t.columnForRead(prop)
+	if c == nil {
+		return nil, false
+	}
+	seen := make(map[uuid.UUID]bool, len(vals))
+	var out []uuid.UUID
+	add := func(ids ...uuid.UUID) {
+		for _, id := range ids {
+			if !seen[id] {
+				seen[id] = true
+				out = append(out, id)
+			}
+		}
+	}
+	for _, v := range vals {
+		if v == nil {
+			return nil, false
+		}
+		key := v
+		if c.Name == p.t.Key || c.Type == tLookup || c.Type == tGUID {
+			id, err := uuid.Parse(fmt.Sprint(v))
+			if err != nil {
+				continue // no row holds it
+			}
+			if c.Name == p.t.Key {
+				add(id)
+				continue
+			}
+			key = id
+		}
+		ids, ok := ts.lookupEq(c.idx, key)
+		if !ok {
+			return nil, false
+		}
+		add(ids...)
+	}
+	return out, true
 }
 
 func sortRowsBySeq(rs []*row) {

@@ -36,6 +36,18 @@ func TestQueryOptions(t *testing.T) {
 			}
 			require.Equal(t, []string{"Alpine Ski House", "Litware, Inc.", "Relecloud"}, names)
 		}},
+		{"read by ids, from the key index", "accounts?$select=name&$filter=accountid eq " + strings.ToUpper(adatum) + " or accountid eq 00000000-0000-0000-0000-000000000001 or accountid eq " + deterministicID("account:20000").String() + " or accountid eq " + adatum, func(t *testing.T, r response) {
+			var names []string
+			for _, v := range r.values(t) {
+				names = append(names, v["name"].(string))
+			}
+			require.ElementsMatch(t, []string{"Adatum Corporation", "Trey Research"}, names)
+		}},
+		{"read by values of an indexed column", "accounts?$select=name&$filter=name eq 'adatum corporation' or name eq 'Trey Research' or name eq 'Nobody'&$orderby=name", func(t *testing.T, r response) {
+			v := r.values(t)
+			require.Len(t, v, 2)
+			require.Equal(t, "Adatum Corporation", v[0]["name"])
+		}},
 		{"lookup filter as _x_value", "contacts?$select=fullname&$filter=_parentcustomerid_value eq " + adatum, func(t *testing.T, r response) {
 			v := r.values(t)
 			require.Len(t, v, 1)
