@@ -77,6 +77,8 @@ type Engine struct {
 	selfOnce sync.Once
 	crmSelf  string
 	selfErr  error
+
+	holdMax int // see holdIndexMax
 }
 
 // New checks the options and returns an engine.
@@ -100,7 +102,7 @@ func New(opts Options) (*Engine, error) {
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = 4
 	}
-	return &Engine{opts: opts, log: opts.Logger, now: opts.Clock}, nil
+	return &Engine{opts: opts, log: opts.Logger, now: opts.Clock, holdMax: holdIndexMax}, nil
 }
 
 // Mappings returns the mappings in force.

@@ -101,6 +101,6 @@ func TestFreshFullRunLooksUpOnlyMatches(t *testing.T) {
 	require.Equal(t, 0, jobs[0].Counts.Inserted)
 	looked, lists = lc.take()
 	require.NotZero(t, lists, "the couplings are listed to find deleted ERP records")
-	require.Len(t, looked[syncer.SideERP], 2*22, "matching and the ERP phase each look the 22 up")
+	require.Len(t, looked[syncer.SideERP], 22, "the ERP phase looks the 22 up once: matching checks the uncoupled ones as it goes")
 	require.NotEmpty(t, looked[syncer.SideCRM])
 }

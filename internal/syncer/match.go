@@ -104,6 +104,13 @@ func (e *Engine) match(ctx context.Context, m *mapping.TableMapping, dryRun bool
 			return res, fmt.Errorf("read ERP %s: %w", m.ERPEntity, err)
 		}
 	}
+	return e.couple(ctx, m, idx, dryRun, r)
+}
+
+// couple decides the pairs of an index whose ERP side is checked, and
+// records them unless dry.
+func (e *Engine) couple(ctx context.Context, m *mapping.TableMapping, idx *matchIndex, dryRun bool, r *run) (MatchResult, error) {
+	res := MatchResult{Mapping: m.Name, DryRun: dryRun}
 	res.Pairs, res.Ambiguous = idx.pairs()
 	res.UnmatchedER = idx.erpFree - len(res.Pairs)
 	if dryRun || len(res.Pairs) == 0 {
@@ -117,7 +124,7 @@ func (e *Engine) match(ctx context.Context, m *mapping.TableMapping, dryRun bool
 		}
 		cs[i] = Coupling{Mapping: m.Name, ERPID: p.ERPID, CRMID: p.CRMID, LastResult: ResultSuccess, LastJobID: jobID}
 	}
-	if err := st.PutCouplings(ctx, cs); err != nil {
+	if err := e.opts.Store.PutCouplings(ctx, cs); err != nil {
 		return res, fmt.Errorf("couple %d matched pair(s): %w", len(cs), err)
 	}
 	if r != nil {

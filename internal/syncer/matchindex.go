@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unsafe"
 
 	"github.com/coupler/coupler/internal/mapping"
 )
@@ -122,6 +123,17 @@ func (ix *matchIndex) empty() bool {
 	return true
 }
 
+// bytes is about what the sealed index holds in memory: its keys and the
+// ids they refer to.
+func (ix *matchIndex) bytes() int {
+	ix.seal()
+	n := 16*len(ix.ids.guids) + 40*len(ix.ids.other)
+	for _, g := range ix.crm {
+		n += int(unsafe.Sizeof(keyRef{})) * cap(g)
+	}
+	return n
+}
+
 // addCRM indexes the uncoupled records of a page of CRM rows. When keep
 // is not nil it is asked about each of them, and the ids it wants are
 // added to kept, which then shares the index's packed ids (and outlives
@@ -192,30 +204,39 @@ func (ix *matchIndex) lookup(g int, key keyHash) (int32, bool) {
 // uncoupled ones that have a candidate.
 func (ix *matchIndex) addERP(ctx context.Context, page []Record) error {
 	ix.seal()
-	return ix.free(ctx, SideERP, page, func(rec Record) {
-		ix.erpFree++
-		var c *erpCandidate
-		for g, group := range ix.groups {
-			k, ok := matchKey(group, rec.Fields, true)
-			if !ok {
-				continue
-			}
-			ref, hit := ix.lookup(g, hashKey(k))
-			if !hit {
-				continue
-			}
-			if c == nil {
-				c = &erpCandidate{crm: make([]string, len(ix.groups)), on: make([]string, len(ix.groups))}
-				ix.erp[rec.ID] = c
-			}
-			c.crm[g] = ambiguousCRM
-			if ref != refAmbiguous {
-				c.crm[g] = ix.ids.id(ref)
-			}
-			c.on[g] = describe(group, rec.Fields)
-		}
-	})
+	return ix.free(ctx, SideERP, page, func(rec Record) { ix.candidate(rec) })
 }
+
+// candidate checks an uncoupled ERP record against the CRM index, keeps
+// it if it has a candidate in some group and tells whether it has.
+func (ix *matchIndex) candidate(rec Record) bool {
+	ix.seal()
+	ix.erpFree++
+	var c *erpCandidate
+	for g, group := range ix.groups {
+		k, ok := matchKey(group, rec.Fields, true)
+		if !ok {
+			continue
+		}
+		ref, hit := ix.lookup(g, hashKey(k))
+		if !hit {
+			continue
+		}
+		if c == nil {
+			c = &erpCandidate{crm: make([]string, len(ix.groups)), on: make([]string, len(ix.groups))}
+			ix.erp[rec.ID] = c
+		}
+		c.crm[g] = ambiguousCRM
+		if ref != refAmbiguous {
+			c.crm[g] = ix.ids.id(ref)
+		}
+		c.on[g] = describe(group, rec.Fields)
+	}
+	return c != nil
+}
+
+// held are the ERP ids candidate kept, in order.
+func (ix *matchIndex) held() []string { return sortedKeys(ix.erp) }
 
 // free calls fn for each record of the page that no coupling of the
 // mapping holds, looking the couplings up a thousand at a time.

@@ -50,6 +50,12 @@ func (r *run) prepareERP(ctx context.Context, page []Record, crmChanged map[stri
 	if err != nil {
 		return nil, 0, err
 	}
+	return r.planERP(ctx, page, couplings, crmChanged, retry), len(page), nil
+}
+
+// planERP is prepareERP once the page's records are marked handled and
+// their couplings looked up (keyed by ERP id).
+func (r *run) planERP(ctx context.Context, page []Record, couplings map[string]Coupling, crmChanged map[string]Record, retry bool) (items []item) {
 	for _, rec := range page {
 		c, coupled := couplings[rec.ID]
 		if coupled && c.Skipped {
@@ -104,7 +110,7 @@ func (r *run) prepareERP(ctx context.Context, page []Record, crmChanged map[stri
 		}
 		items = append(items, it)
 	}
-	return items, len(page), nil
+	return items
 }
 
 // buildToCRM makes the payload and snapshot of the items prepareERP left

@@ -45,7 +45,9 @@ func TestFullRunRereadsMatchedRows(t *testing.T) {
 			require.Contains(t, j.Message, "5 uncoupled record(s) left alone")
 			_, after, _ := e.crm.counters("accounts")
 			rows := tt.matching + 5
-			require.Equal(t, tt.tableReads*rows, after-before, "records the CRM reads returned")
+			// The second read follows the ERP phase's first pass, which
+			// created the two demo customers that match nothing.
+			require.Equal(t, tt.tableReads*rows+(tt.tableReads-1)*2, after-before, "records the CRM reads returned")
 			for i := range tt.matching {
 				acc := e.crm.get("accounts", fmt.Sprintf("a-m%05d", i))
 				require.Equal(t, fmt.Sprintf("M%05d", i), acc["accountnumber"], "ERP values written to the matched account")

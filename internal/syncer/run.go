@@ -253,23 +253,19 @@ func (r *run) syncTable(ctx context.Context) error {
 		}
 		r.phase("read CRM", start, "rows", rows, "changed", len(crmChanged), "ids_only", free.len())
 	}
-	if matchFirst {
+	// The ERP phase checks the ERP records against the index as it reads
+	// them (see sendMatching) when the index is small enough to keep
+	// through it; else matching reads the ERP side's match fields first.
+	hold := matchFirst && m.Direction.ToCRMAllowed() && crmIdx != nil && !crmIdx.empty() && crmIdx.bytes() <= r.e.holdMax
+	if matchFirst && !hold {
 		start := time.Now()
-		res, err := r.e.match(ctx, m, false, r, crmIdx)
-		if err != nil {
-			return fmt.Errorf("match-based coupling before the full synchronisation: %w", err)
-		}
-		if fresh {
-			r.fresh = newFreshCouplings(res.Pairs)
-			r.freshMatched = make([]string, len(res.Pairs))
-			for i, p := range res.Pairs {
-				r.freshMatched[i] = p.ERPID
-			}
+		if err := r.matchNow(ctx, crmIdx, fresh, false); err != nil {
+			return err
 		}
 		crmIdx = nil
 		r.phase("match", start)
 	}
-	if m.Direction.FromCRMAllowed() {
+	if m.Direction.FromCRMAllowed() && !hold {
 		var err error
 		start := time.Now()
 		if crmChanged, err = r.dropOutOfScope(ctx, crmChanged, free); err != nil {
@@ -284,41 +280,19 @@ func (r *run) syncTable(ctx context.Context) error {
 			return err
 		}
 		q := ReadQuery{Entity: m.ERPEntity, Key: "id", Modified: m.ERPModifiedField(), Filter: m.ERPFilter, Since: since, Select: erpColumns(m)}
-		fl := newFlow(r, true)
 		start := time.Now()
-		err = r.e.opts.ERP.Read(ctx, q, func(page []Record) error {
-			if fl.failed() != nil {
-				return errFlowStopped
-			}
-			items, n, err := r.prepareERP(ctx, page, crmChanged, false)
-			if err != nil {
-				return err
-			}
-			var pageMax time.Time
-			for _, rec := range page {
-				if rec.ModifiedAt.After(pageMax) {
-					pageMax = rec.ModifiedAt
-				}
-			}
-			if err := fl.send(ctx, items, n, pageMax); err != nil {
-				return err
-			}
-			return fl.settle(ctx) // checkpoint every page once written
-		})
-		switch werr := fl.wait(); {
-		case errors.Is(err, errFlowStopped):
-			err = werr
-		case werr != nil:
-			err = errors.Join(err, werr)
-		}
-		if err == nil {
-			err = fl.settle(ctx)
+		if hold {
+			ix, ids := crmIdx, free
+			crmIdx, free = nil, nil // held by sendMatching only, which lets them go
+			crmChanged, err = r.sendMatching(ctx, q, crmChanged, ids, ix, fresh)
+		} else {
+			err = r.sendERP(ctx, q, crmChanged, nil)
+			r.phase("ERP to CRM", start)
 		}
 		r.fresh = nil // what follows creates ERP records and their couplings
 		if err != nil {
 			return fmt.Errorf("ERP %s: %w", m.ERPEntity, err)
 		}
-		r.phase("ERP to CRM", start)
 		if r.ro.Full {
 			start = time.Now()
 			if err := r.erpDeletions(ctx); err != nil {
@@ -354,6 +328,30 @@ func (r *run) syncTable(ctx context.Context) error {
 		r.phase("CRM to ERP", start)
 	}
 	r.e.setEchoMark(m.Name, r.crmWrote)
+	return nil
+}
+
+// matchNow couples by match fields with the CRM side indexed in idx (nil:
+// matching reads it); an index whose ERP side the run has checked
+// (checked) is only decided. A run that began without couplings then knows them all.
+func (r *run) matchNow(ctx context.Context, idx *matchIndex, fresh, checked bool) error {
+	var res MatchResult
+	var err error
+	if checked {
+		res, err = r.e.couple(ctx, r.m, idx, false, r)
+	} else {
+		res, err = r.e.match(ctx, r.m, false, r, idx)
+	}
+	if err != nil {
+		return fmt.Errorf("match-based coupling before the full synchronisation: %w", err)
+	}
+	if fresh {
+		r.fresh = newFreshCouplings(res.Pairs)
+		r.freshMatched = make([]string, len(res.Pairs))
+		for i, p := range res.Pairs {
+			r.freshMatched[i] = p.ERPID
+		}
+	}
 	return nil
 }
 
