@@ -2,8 +2,10 @@ package syncer
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/coupler/coupler/internal/mapping"
 )
@@ -136,23 +138,58 @@ func (e *Engine) couple(ctx context.Context, m *mapping.TableMapping, idx *match
 	return res, nil
 }
 
-// matchKey is the normalised value of a group of match fields.
-func matchKey(group []mapping.FieldMapping, rec map[string]any, erpSide bool) (string, bool) {
-	parts := make([]string, 0, len(group))
-	for _, f := range group {
+// matchKey is the hash of the normalised value of a group of match
+// fields: each value trimmed and lower-cased, joined by NUL. It is built
+// in a buffer on the stack: a full run computes one per group for every
+// record of both tables.
+func matchKey(group []mapping.FieldMapping, rec map[string]any, erpSide bool) (keyHash, bool) {
+	var buf [256]byte
+	b := buf[:0]
+	for i, f := range group {
 		var v any
 		if erpSide {
 			v = rec[f.ERPField]
 		} else {
 			v = rec[f.CRMField]
 		}
-		s := strings.ToLower(strings.TrimSpace(fmt.Sprint(v)))
-		if v == nil || s == "" {
-			return "", false
+		var s string
+		switch x := v.(type) {
+		case nil:
+			return keyHash{}, false
+		case string:
+			s = x
+		case json.Number:
+			s = string(x)
+		default:
+			s = fmt.Sprint(v)
 		}
-		parts = append(parts, s)
+		if s = strings.TrimSpace(s); s == "" {
+			return keyHash{}, false
+		}
+		if i > 0 {
+			b = append(b, 0)
+		}
+		b = appendLower(b, s)
 	}
-	return strings.Join(parts, "\x00"), true
+	return hashKey(b), true
+}
+
+// appendLower appends strings.ToLower(s), without a copy of s when it is
+// ASCII.
+func appendLower(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return append(b, strings.ToLower(s)...)
+		}
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
+	}
+	return b
 }
 
 func describe(group []mapping.FieldMapping, rec map[string]any) string {

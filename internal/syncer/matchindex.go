@@ -47,8 +47,8 @@ type keyRef struct {
 // taken for equal keys.
 type keyHash [16]byte
 
-func hashKey(k string) keyHash {
-	sum := sha256.Sum256([]byte(k))
+func hashKey(k []byte) keyHash {
+	sum := sha256.Sum256(k)
 	return keyHash(sum[:16])
 }
 
@@ -160,7 +160,7 @@ func (ix *matchIndex) addCRM(ctx context.Context, page []Record, keep func(Recor
 			if !added {
 				ref, added = ix.ids.add(rec.ID), true
 			}
-			ix.crm[g] = append(ix.crm[g], keyRef{key: hashKey(k), ref: ref})
+			ix.crm[g] = append(ix.crm[g], keyRef{key: k, ref: ref})
 			ix.sealed = false
 		}
 	})
@@ -218,7 +218,7 @@ func (ix *matchIndex) candidate(rec Record) bool {
 		if !ok {
 			continue
 		}
-		ref, hit := ix.lookup(g, hashKey(k))
+		ref, hit := ix.lookup(g, k)
 		if !hit {
 			continue
 		}

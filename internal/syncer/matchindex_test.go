@@ -57,7 +57,7 @@ func TestMatchIndexSeal(t *testing.T) {
 			ix.seal()
 			require.True(t, slices.IsSortedFunc(ix.crm[0], func(a, b keyRef) int { return compare16(a.key, b.key) }))
 			got := ""
-			if ref, ok := ix.lookup(0, hashKey(tt.key)); ok {
+			if ref, ok := ix.lookup(0, hashKey([]byte(tt.key))); ok {
 				got = "ambiguous"
 				if ref != refAmbiguous {
 					got = ix.ids.id(ref)
@@ -89,7 +89,7 @@ func TestMatchIndexKeeps(t *testing.T) {
 		require.NoError(t, ix.addCRM(context.Background(), p, keep, kept))
 	}
 	ix.seal()
-	ref, ok := ix.lookup(0, hashKey("trey"))
+	ref, ok := ix.lookup(0, hashKey([]byte("trey")))
 	require.True(t, ok, "a row not kept is indexed all the same")
 	require.Equal(t, g2, ix.ids.id(ref))
 
