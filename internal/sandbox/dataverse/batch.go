@@ -27,11 +27,11 @@ func (s *Server) serveBatch(w http.ResponseWriter, r *http.Request, c caller, bo
 	}
 	continueOnError := odata.ParsePrefer(r.Header).ContinueOnError
 	var out []odata.BatchResponse
-	contentIDs := map[string]string{}
+	scope := &batchScope{contentIDs: map[string]string{}, plans: map[string]*plan{}}
 	failed := false
 	for i := 0; i < len(reqs) && !(failed && !continueOnError); {
 		if reqs[i].ChangeSet == "" {
-			res := s.batchOp(r, c, reqs[i], nil, contentIDs)
+			res := s.batchOp(r, c, reqs[i], nil, scope)
 			out = append(out, odata.BatchResponse{Status: res.status, Header: res.header, Body: res.body})
 			failed = failed || res.status >= 400
 			i++
@@ -41,7 +41,7 @@ func (s *Server) serveBatch(w http.ResponseWriter, r *http.Request, c caller, bo
 		for j < len(reqs) && reqs[j].ChangeSet == reqs[i].ChangeSet {
 			j++
 		}
-		resps, ok := s.runChangeSet(r, c, reqs[i:j], contentIDs)
+		resps, ok := s.runChangeSet(r, c, reqs[i:j], scope)
 		out = append(out, resps...)
 		failed = failed || !ok
 		i = j
@@ -67,7 +67,7 @@ func (s *Server) serveBatch(w http.ResponseWriter, r *http.Request, c caller, bo
 
 // runChangeSet runs the operations of one change set under the write lock; on the first
 // failure everything is rolled back and only that failure is answered.
-func (s *Server) runChangeSet(r *http.Request, c caller, reqs []odata.BatchRequest, contentIDs map[string]string) ([]odata.BatchResponse, bool) {
+func (s *Server) runChangeSet(r *http.Request, c caller, reqs []odata.BatchRequest, scope *batchScope) ([]odata.BatchResponse, bool) {
 	csb := "changesetresponse_" + uuid.NewString()
 	s.db.mu.Lock()
 	defer s.db.mu.Unlock()
@@ -78,12 +78,12 @@ func (s *Server) runChangeSet(r *http.Request, c caller, reqs []odata.BatchReque
 		if br.Method == http.MethodGet {
 			res = errorResult(badRequest(codeODataGeneric, "A GET request cannot be part of a change set; put it outside the change set."))
 		} else {
-			res = s.batchOp(r, c, br, x, contentIDs)
+			res = s.batchOp(r, c, br, x, scope)
 		}
 		if res.status >= 400 {
 			x.rollback()
 			for _, id := range contentIDsOf(reqs) {
-				delete(contentIDs, id)
+				delete(scope.contentIDs, id)
 			}
 			return []odata.BatchResponse{{ContentID: br.ContentID, Status: res.status, Header: res.header, Body: res.body}}, false
 		}
@@ -103,8 +103,17 @@ func contentIDsOf(reqs []odata.BatchRequest) []string {
 	return ids
 }
 
+// batchScope is what the operations of one $batch share: the Content-IDs
+// written so far, and the plans of the representations they ask for (a
+// batch of 1,000 creates asks 1,000 times for the same $select).
+type batchScope struct {
+	contentIDs map[string]string
+	plans      map[string]*plan
+}
+
 // batchOp runs one part. x is the change set's transaction (write lock held) or nil.
-func (s *Server) batchOp(r *http.Request, c caller, br odata.BatchRequest, x *tx, contentIDs map[string]string) *result {
+func (s *Server) batchOp(r *http.Request, c caller, br odata.BatchRequest, x *tx, scope *batchScope) *result {
+	contentIDs := scope.contentIDs
 	path, query, aerr := s.batchTarget(br.URL, contentIDs)
 	if aerr != nil {
 		return errorResult(aerr)
@@ -114,7 +123,7 @@ func (s *Server) batchOp(r *http.Request, c caller, br odata.BatchRequest, x *tx
 		h = http.Header{}
 	}
 	op := &opRequest{ctx: r.Context(), method: br.Method, path: path, query: query, header: h, body: br.Body,
-		caller: c, tx: x, contentIDs: contentIDs}
+		caller: c, tx: x, contentIDs: contentIDs, plans: scope.plans}
 	res := s.do(op)
 	if br.ContentID != "" && res.status < 300 {
 		if loc := res.header.Get("OData-EntityId"); loc != "" {

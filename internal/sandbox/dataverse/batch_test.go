@@ -157,3 +157,45 @@ func TestChangeTracking(t *testing.T) {
 	r = e.do(t, "GET", "accounts?$filter=name eq 'x'", nil, "Prefer: odata.track-changes")
 	require.Equal(t, 400, r.status)
 }
+
+// TestBatchRepresentations: the operations of one $batch that ask for a
+// representation each get the one their own query and Prefer header
+// describe, although the batch builds each plan once.
+func TestBatchRepresentations(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	part := func(query, prefer string, body map[string]any) odata.BatchRequest {
+		r := jsonPart("POST", "accounts"+query, body)
+		if prefer != "" {
+			r.Header.Set("Prefer", prefer)
+		}
+		return r
+	}
+	annotated := `return=representation,odata.include-annotations="OData.Community.Display.V1.FormattedValue"`
+	status, resps := e.postBatch(t, []odata.BatchRequest{
+		part("?$select=name", "return=representation", map[string]any{"name": "Rep one", "accountnumber": "R1"}),
+		part("?$select=accountnumber", "return=representation", map[string]any{"name": "Rep two", "accountnumber": "R2"}),
+		part("?$select=name", "return=representation", map[string]any{"name": "Rep three", "accountnumber": "R3"}),
+		part("?$select=name", "", map[string]any{"name": "Rep four"}),
+		part("?$select=name,customertypecode", annotated, map[string]any{"name": "Rep five", "customertypecode": 3}),
+		part("?$select=nosuch", "return=representation", map[string]any{"name": "Rep six"}),
+	}, "Prefer: odata.continue-on-error")
+	require.Equal(t, 200, status)
+	require.Len(t, resps, 6)
+	body := func(i int) map[string]any {
+		require.Equal(t, 201, resps[i].Status, string(resps[i].Body))
+		var m map[string]any
+		require.NoError(t, json.Unmarshal(resps[i].Body, &m))
+		return m
+	}
+	require.Equal(t, "Rep one", body(0)["name"])
+	require.NotContains(t, body(0), "accountnumber")
+	require.Equal(t, "R2", body(1)["accountnumber"])
+	require.NotContains(t, body(1), "name")
+	require.Equal(t, "Rep three", body(2)["name"])
+	require.Equal(t, 204, resps[3].Status)
+	require.Empty(t, resps[3].Body)
+	require.Contains(t, body(4), "customertypecode@OData.Community.Display.V1.FormattedValue")
+	require.NotContains(t, body(2), "customertypecode@OData.Community.Display.V1.FormattedValue")
+	require.Equal(t, 400, resps[5].Status, "an unknown column in $select is refused for each operation: %s", resps[5].Body)
+}

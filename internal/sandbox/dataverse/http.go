@@ -202,6 +202,9 @@ type opRequest struct {
 	tx     *tx // non-nil inside a change set: the batch holds the write lock
 	// contentIDs maps a $batch Content-ID to the URL of the record its operation wrote.
 	contentIDs map[string]string
+	// plans are the representation plans of the $batch this operation is part of, by
+	// table, query and Prefer header (nil outside a $batch: nothing to share).
+	plans map[string]*plan
 }
 
 // do runs one operation; it never panics outward (a panic becomes a 500 in Dataverse's shape,

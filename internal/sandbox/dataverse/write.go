@@ -210,7 +210,7 @@ func (s *Server) writeResult(op *opRequest, t *Table, r *row, created bool) (*re
 	loc := op.caller.apiURL + t.Set + "(" + r.id.String() + ")"
 	if prefersRepresentation(op.header) {
 		unlock := s.rlock(op)
-		p, _, err := s.buildPlan(t, op.query, op.header)
+		p, err := s.representationPlan(op, t)
 		if err != nil {
 			unlock()
 			return nil, err
@@ -232,6 +232,24 @@ func (s *Server) writeResult(op *opRequest, t *Table, r *row, created bool) (*re
 		res.header.Set("Location", loc)
 	}
 	return res, nil
+}
+
+// representationPlan is the plan of the representation op asks for, built
+// once per $batch for each table, query and Prefer header.
+func (s *Server) representationPlan(op *opRequest, t *Table) (*plan, error) {
+	if op.plans == nil {
+		p, _, err := s.buildPlan(t, op.query, op.header)
+		return p, err
+	}
+	key := t.Logical + "\x00" + op.query + "\x00" + strings.Join(op.header.Values("Prefer"), "\x00")
+	if p, ok := op.plans[key]; ok {
+		return p, nil
+	}
+	p, _, err := s.buildPlan(t, op.query, op.header)
+	if err == nil {
+		op.plans[key] = p
+	}
+	return p, err
 }
 
 func prefersRepresentation(h http.Header) bool {
