@@ -101,6 +101,10 @@ func Open(ctx context.Context, dataDir string, log *slog.Logger) (*Store, error)
 		_ = s.Close()
 		return nil, fmt.Errorf("store: %s: %w", path, err)
 	}
+	if err := s.PrepareBulk(ctx); err != nil {
+		_ = s.Close()
+		return nil, fmt.Errorf("store: %s: %w", path, err)
+	}
 	return s, nil
 }
 

@@ -53,6 +53,7 @@ type Store struct {
 	conn            *sql.Conn // tx's connection, for Raw
 	depth           int       // savepoint nesting inside tx
 	closers         []func() error
+	bulk            *bulkStmts // see PrepareBulk; shared with transaction-bound Stores
 }
 
 var _ store.Store = (*Store)(nil)
@@ -94,7 +95,7 @@ func (s *Store) Close() error {
 	if s.tx != nil {
 		return nil
 	}
-	var errs []error
+	errs := []error{s.bulk.close()}
 	if s.readDB != s.writeDB {
 		errs = append(errs, s.readDB.Close())
 	}
@@ -148,7 +149,7 @@ func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context, tx store.
 			_ = tx.Rollback() // fn panicked; the panic goes on
 		}
 	}()
-	inner := &Store{d: s.d, log: s.log, tx: tx, conn: conn}
+	inner := &Store{d: s.d, log: s.log, tx: tx, conn: conn, bulk: s.bulk}
 	if err := fn(context.WithValue(ctx, txKey{}, s), inner); err != nil {
 		done = true
 		if rerr := tx.Rollback(); rerr != nil && !errors.Is(rerr, sql.ErrTxDone) {

@@ -208,6 +208,24 @@ func testPutCouplings(t *testing.T, s store.Store) {
 	n, err = s.CountCouplings(c, "CONTACT")
 	require.NoError(t, err)
 	require.Zero(t, n)
+
+	// Whole statements of rows thought new, two batches in a row (SQLite
+	// runs them through one prepared statement), the second holding an
+	// ERP id coupled already: that one is updated, the rest inserted.
+	require.NoError(t, s.PutCouplings(c, bulk("CUSTOMER", 3000, 1000, "H")))
+	full := bulk("CUSTOMER", 4000, 1000, "K")
+	full[500].ERPID = "E0000042"
+	require.NoError(t, s.PutCouplings(c, full))
+	n, err = s.CountCouplings(c, "CUSTOMER")
+	require.NoError(t, err)
+	require.Equal(t, 2503+1000+999, n)
+	got, err = s.GetCouplingByERP(c, "CUSTOMER", "E0000042")
+	require.NoError(t, err)
+	require.Equal(t, "K0004500", got.CRMID)
+	for _, id := range []string{"E0003000", "E0003999", "E0004000", "E0004999"} {
+		_, err = s.GetCouplingByERP(c, "CUSTOMER", id)
+		require.NoError(t, err, id)
+	}
 }
 
 func testListCouplings(t *testing.T, s store.Store) {
