@@ -198,4 +198,8 @@ func TestBatchRepresentations(t *testing.T) {
 	require.Contains(t, body(4), "customertypecode@OData.Community.Display.V1.FormattedValue")
 	require.NotContains(t, body(2), "customertypecode@OData.Community.Display.V1.FormattedValue")
 	require.Equal(t, 400, resps[5].Status, "an unknown column in $select is refused for each operation: %s", resps[5].Body)
+	require.Empty(t, e.do(t, "GET", "accounts?$select=name&$filter=name eq 'Rep six'", nil).values(t), "refused before the write")
+	r := e.do(t, "POST", "accounts?$select=nosuch", []byte(`{"name":"Rep seven"}`), "Prefer: return=representation")
+	require.Equal(t, 400, r.status, string(r.body))
+	require.Empty(t, e.do(t, "GET", "accounts?$select=name&$filter=name eq 'Rep seven'", nil).values(t), "refused before the write")
 }

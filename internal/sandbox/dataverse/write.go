@@ -196,6 +196,9 @@ func (s *Server) create(op *opRequest, t *Table) (*result, error) {
 	if aerr != nil {
 		return nil, aerr
 	}
+	if err := s.checkRepresentation(op, t); err != nil {
+		return nil, err
+	}
 	x, done := s.wlock(op)
 	r, err := s.insert(op, x, t, body, uuid.Nil, nil)
 	done(err)
@@ -232,6 +235,20 @@ func (s *Server) writeResult(op *opRequest, t *Table, r *row, created bool) (*re
 		res.header.Set("Location", loc)
 	}
 	return res, nil
+}
+
+// checkRepresentation refuses, before anything is written, a write whose
+// representation cannot be built (an unknown column in $select…): the
+// Web API validates the query options first, and a write done but
+// answered 400 would make a client write again.
+func (s *Server) checkRepresentation(op *opRequest, t *Table) error {
+	if !prefersRepresentation(op.header) {
+		return nil
+	}
+	unlock := s.rlock(op)
+	defer unlock()
+	_, err := s.representationPlan(op, t)
+	return err
 }
 
 // representationPlan is the plan of the representation op asks for, built
@@ -326,6 +343,9 @@ func (s *Server) upsert(op *opRequest, t *Table, key keyRef) (*result, error) {
 	body, aerr := parseBody(op.body)
 	if aerr != nil {
 		return nil, aerr
+	}
+	if err := s.checkRepresentation(op, t); err != nil {
+		return nil, err
 	}
 	ifMatch := op.header.Get("If-Match")
 	ifNoneMatch := op.header.Get("If-None-Match")
