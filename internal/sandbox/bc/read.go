@@ -249,6 +249,18 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, base, ctxBase stri
 	}
 	skip := max(p.q.Skip, 0)
 	more := false
+	// An ordered read's next pages reuse its sorted rows while nothing was
+	// written (see orderedCache); a change set's reads see its own writes.
+	var cacheKey string
+	hit := false
+	gen := c.mu.gen.Load()
+	if ordered && tx == nil {
+		qv := r.URL.Query()
+		cacheKey = t.set.name + "\x00" + docID + "\x00" + qv.Get("$filter") + "\x00" + qv.Get("$orderby")
+		if cached, ok := c.ordered.get(cacheKey, gen); ok {
+			matched, total, rows, hit = cached, len(cached), nil, true
+		}
+	}
 	for _, x := range rows {
 		if x.deleted {
 			continue
@@ -280,7 +292,12 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, base, ctxBase stri
 	}
 	offset := 0
 	if ordered {
-		s.sortRows(t, matched, p.q.OrderBy)
+		if !hit {
+			s.sortRows(t, matched, p.q.OrderBy)
+			if cacheKey != "" {
+				c.ordered.put(cacheKey, gen, matched)
+			}
+		}
 		offset = st.Offset
 		start := min(offset+skip, len(matched))
 		if p.q.SkipToken != "" {

@@ -6,7 +6,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -225,6 +227,52 @@ func TestPaging(t *testing.T) {
 	r := e.do("GET", "customers?$top=50", "", "Prefer", "odata.maxpagesize=10")
 	require.Len(t, r.values(t), 50)
 	require.NotContains(t, r.json(t), "@odata.nextLink")
+}
+
+// TestOrderedPagesAfterAWrite: the pages of an ordered read come from
+// rows sorted once, until a write: a customer changed between two pages
+// moves to the end of a read by lastModifiedDateTime, with its new values.
+func TestOrderedPagesAfterAWrite(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	clock := func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		now = now.Add(time.Second)
+		return now
+	}
+	e := setup(t, func(o *Options) { o.Scale = 25; o.Clock = clock })
+	read := func(next string) (numbers, names []string, link string) {
+		r := e.do("GET", next, "", "Prefer", "odata.maxpagesize=10")
+		require.Equal(t, http.StatusOK, r.status, string(r.body))
+		for _, v := range r.values(t) {
+			numbers = append(numbers, v["number"].(string))
+			names = append(names, v["displayName"].(string))
+		}
+		link, _ = r.json(t)["@odata.nextLink"].(string)
+		return numbers, names, link
+	}
+	first, _, next := read("customers?$orderby=lastModifiedDateTime&$select=number,displayName,lastModifiedDateTime")
+	require.Len(t, first, 10)
+	// Reading the next page twice gives the same rows (the second from the sorted rows kept).
+	again, _, _ := read(next)
+	second, _, _ := read(next)
+	require.Equal(t, again, second)
+
+	id := seedID("customers", first[0])
+	g := e.do("GET", "customers("+id+")", "")
+	r := e.do("PATCH", "customers("+id+")", `{"displayName":"Moved to the end"}`, "If-Match", g.header.Get("ETag"))
+	require.Equal(t, http.StatusOK, r.status, string(r.body))
+
+	var numbers, names []string
+	for next != "" {
+		var n, m []string
+		n, m, next = read(next)
+		numbers, names = append(numbers, n...), append(names, m...)
+	}
+	require.Equal(t, first[0], numbers[len(numbers)-1], "the changed customer is read last")
+	require.Equal(t, "Moved to the end", names[len(names)-1])
 }
 
 func TestMetadataAndServiceDocument(t *testing.T) {

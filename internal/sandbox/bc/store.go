@@ -248,7 +248,8 @@ type company struct {
 	primaryContact        map[string]string // customer number → primary contact's name
 	contactOf             map[string]string // "customers/{id}" or "vendors/{id}" → company contact number
 
-	mu        sync.RWMutex
+	mu        genLock
+	ordered   orderedCache // rows of ordered reads, between their pages
 	tables    map[string]*table
 	inventory map[string]float64  // item number → quantity on hand (sum of item ledger entries)
 	balance   map[string]float64  // customer id → open amount of its posted invoices (balanceDue)
