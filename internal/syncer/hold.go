@@ -68,7 +68,14 @@ func (r *run) sendMatching(ctx context.Context, q ReadQuery, crmChanged map[stri
 // above) instead.
 func (r *run) sendERP(ctx context.Context, q ReadQuery, crmChanged map[string]Record, hold *matchIndex) error {
 	fl := newFlow(r, true)
-	err := r.e.opts.ERP.Read(ctx, q, func(page []Record) error {
+	return fl.finish(ctx, r.e.opts.ERP.Read(ctx, q, r.erpPages(ctx, fl, crmChanged, hold)))
+}
+
+// erpPages is what a read of ERP pages calls for each page: its records
+// (without those hold keeps, when hold is not nil) go through fl, and the
+// page's latest modification is its checkpoint once they are written.
+func (r *run) erpPages(ctx context.Context, fl *flow, crmChanged map[string]Record, hold *matchIndex) func([]Record) error {
+	return func(page []Record) error {
 		if fl.failed() != nil {
 			return errFlowStopped
 		}
@@ -83,24 +90,17 @@ func (r *run) sendERP(ctx context.Context, q ReadQuery, crmChanged map[string]Re
 		if err != nil {
 			return err
 		}
-		return r.sendPage(ctx, fl, page, items, n)
-	})
-	return fl.finish(ctx, err)
-}
-
-// sendPage sends a page's items through the flow; the page's latest
-// modification is its checkpoint once they are written.
-func (r *run) sendPage(ctx context.Context, fl *flow, page []Record, items []item, n int) error {
-	var pageMax time.Time
-	for _, rec := range page {
-		if rec.ModifiedAt.After(pageMax) {
-			pageMax = rec.ModifiedAt
+		var pageMax time.Time
+		for _, rec := range page {
+			if rec.ModifiedAt.After(pageMax) {
+				pageMax = rec.ModifiedAt
+			}
 		}
+		if err := fl.send(ctx, items, n, pageMax); err != nil {
+			return err
+		}
+		return fl.settle(ctx) // checkpoint every page once written
 	}
-	if err := fl.send(ctx, items, n, pageMax); err != nil {
-		return err
-	}
-	return fl.settle(ctx) // checkpoint every page once written
 }
 
 // prepareHolding is prepareERP for the first pass of a matching run: the
@@ -141,16 +141,7 @@ func (r *run) sendHeld(ctx context.Context, q ReadQuery, held []string, crmChang
 		return nil
 	}
 	fl := newFlow(r, true)
-	write := func(page []Record) error {
-		if fl.failed() != nil {
-			return errFlowStopped
-		}
-		items, n, err := r.prepareERP(ctx, page, crmChanged, false)
-		if err != nil {
-			return err
-		}
-		return r.sendPage(ctx, fl, page, items, n)
-	}
+	write := r.erpPages(ctx, fl, crmChanged, nil)
 	var err error
 	if len(held) <= rereadByGet {
 		var recs []Record

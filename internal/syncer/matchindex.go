@@ -203,7 +203,6 @@ func (ix *matchIndex) lookup(g int, key keyHash) (int32, bool) {
 // addERP checks a page of ERP rows against the CRM index and keeps the
 // uncoupled ones that have a candidate.
 func (ix *matchIndex) addERP(ctx context.Context, page []Record) error {
-	ix.seal()
 	return ix.free(ctx, SideERP, page, func(rec Record) { ix.candidate(rec) })
 }
 

@@ -173,12 +173,12 @@ func oneOf(t *table, p *readPlan) ([]*row, bool) {
 		if !ok {
 			return nil, false
 		}
-		if r := t.rows[s]; r != nil && !slices.Contains(out, r) {
+		if r := t.rows[s]; r != nil {
 			out = append(out, r)
 		}
 	}
 	slices.SortFunc(out, t.less)
-	return out, true
+	return slices.Compact(out), true // an id asked for twice is one row
 }
 
 func (s *Server) list(w http.ResponseWriter, r *http.Request, base, ctxBase string, tg target, tx *txn) {

@@ -248,21 +248,16 @@ func (s *Server) candidates(p *plan, ts *tableStore) ([]*row, bool) {
 		if c == nil || v == nil {
 			continue
 		}
+		key, valid := eqKey(p.t, c, v)
 		if c.Name == p.t.Key {
-			id, err := uuid.Parse(fmt.Sprint(v))
-			if err != nil {
+			if !valid {
 				return nil, true
 			}
-			best, found = []uuid.UUID{id}, true
+			best, found = []uuid.UUID{key.(uuid.UUID)}, true
 			break
 		}
-		key := v
-		if c.Type == tLookup || c.Type == tGUID {
-			id, err := uuid.Parse(fmt.Sprint(v))
-			if err != nil {
-				continue
-			}
-			key = id
+		if !valid {
+			continue
 		}
 		ids, ok := ts.lookupEq(c.idx, key)
 		if ok && (!found || len(ids) < len(best)) {
@@ -304,17 +299,13 @@ func oneOf(p *plan, ts *tableStore) ([]uuid.UUID, bool) {
 		if v == nil {
 			return nil, false
 		}
-		key := v
-		if c.Name == p.t.Key || c.Type == tLookup || c.Type == tGUID {
-			id, err := uuid.Parse(fmt.Sprint(v))
-			if err != nil {
-				continue // no row holds it
-			}
-			if c.Name == p.t.Key {
-				add(id)
-				continue
-			}
-			key = id
+		key, valid := eqKey(p.t, c, v)
+		if !valid {
+			continue // no row holds it
+		}
+		if c.Name == p.t.Key {
+			add(key.(uuid.UUID))
+			continue
 		}
 		ids, ok := ts.lookupEq(c.idx, key)
 		if !ok {
@@ -323,6 +314,17 @@ func oneOf(p *plan, ts *tableStore) ([]uuid.UUID, bool) {
 		add(ids...)
 	}
 	return out, true
+}
+
+// eqKey is v as column c's index (or the table's key) holds it: a GUID
+// for the key, lookups and GUID columns; false for a value that is not a
+// GUID there, which no row holds.
+func eqKey(t *Table, c *Column, v any) (any, bool) {
+	if c.Name != t.Key && c.Type != tLookup && c.Type != tGUID {
+		return v, true
+	}
+	id, err := uuid.Parse(fmt.Sprint(v))
+	return id, err == nil
 }
 
 func sortRowsBySeq(rs []*row) {
