@@ -152,7 +152,7 @@ func (c *Client) Batch(ctx context.Context, reqs []BatchRequest, opt BatchOption
 			return nil, err
 		}
 	}
-	answers, rerr := odata.ReadBatchResponse(bytes.NewReader(resp.Body), resp.Header.Get("Content-Type"))
+	answers, rerr := odata.ParseBatchResponse(resp.Body, resp.Header.Get("Content-Type"))
 	if rerr != nil {
 		return nil, fmt.Errorf("dataverse: reading the $batch answer (status %d): %w", resp.Status, rerr)
 	}

@@ -208,3 +208,97 @@ func FuzzReadBatchResponse(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseBatchResponse holds the in-memory reader to ReadBatchResponse:
+// the same answers for every body, or an error from both.
+func FuzzParseBatchResponse(f *testing.F) {
+	var buf bytes.Buffer
+	_ = WriteBatchResponse(&buf, "batchresponse_1", []BatchResponse{
+		{ChangeSet: "changesetresponse_2", ContentID: "1", Status: 204, Header: http.Header{"Odata-Entityid": {"x(1)"}}},
+		{ChangeSet: "changesetresponse_2", ContentID: "2", Status: 201, Body: []byte(`{"a":1}`)},
+		{Status: 200, Header: http.Header{"Content-Type": {"application/json"}, "Etag": {`W/"1"`}}, Body: []byte("{}")},
+	})
+	f.Add(buf.String(), "multipart/mixed; boundary=batchresponse_1")
+	f.Add("--b\nContent-Type: application/http\n\nHTTP/1.1 404 Not Found\n\n{}\n--b--", "multipart/mixed; boundary=b")
+	f.Add("--b\r\nContent-Type: application/http\r\nContent-ID: 7\r\n\r\nHTTP/1.1 204 No Content\r\nX-A:  v \r\nx-a: w\r\n\r\n\r\n--b--\r\n", "multipart/mixed; boundary=b")
+	f.Add("--b\r\nContent-Type: multipart/mixed; boundary=c\r\n\r\n--c\r\nContent-Type: application/http\r\n\r\nHTTP/1.1 500 E\r\n\r\n{}\r\n--c--\r\n--b--", "multipart/mixed; boundary=b")
+	f.Add("--b\r\ncontent-id: 1\r\nContent-ID: 2\r\nX:\r\n\r\nHTTP/1.1 200 OK\r\nA:\t v\t\r\nContent-ID: 3\r\n\r\n{}\r\n--b \r\n--b--", "multipart/mixed; boundary=b")
+	f.Fuzz(func(t *testing.T, body, contentType string) {
+		want, werr := ReadBatchResponse(strings.NewReader(body), contentType)
+		got, gerr := ParseBatchResponse([]byte(body), contentType)
+		if werr != nil || gerr != nil {
+			require.Equal(t, werr != nil, gerr != nil, "errors: %v / %v", werr, gerr)
+			return
+		}
+		require.Equal(t, want, got)
+	})
+}
+
+// TestParseBatchResponse: what the simulator writes is read in place, and
+// what the general reader accepts otherwise (LF line endings, a folded
+// header) still reads the same.
+func TestParseBatchResponse(t *testing.T) {
+	t.Parallel()
+	var sim bytes.Buffer
+	require.NoError(t, WriteBatchResponse(&sim, "batchresponse_1", []BatchResponse{
+		{ChangeSet: "changesetresponse_2", ContentID: "1", Status: 201, Header: http.Header{"Etag": {`W/"5"`}}, Body: []byte(`{"accountid":"a"}`)},
+		{Status: 204, Header: http.Header{"Odata-Entityid": {"accounts(b)"}}},
+	}))
+	for _, tt := range []struct {
+		name, body string
+		fast       bool
+	}{
+		{"simulator", sim.String(), true},
+		{"LF endings", strings.ReplaceAll(sim.String(), "\r\n", "\n"), false},
+		{"folded header", strings.Replace(sim.String(), "Etag: W/\"5\"", "Etag: W/\"5\"\r\n x", 1), false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, ok := fastBatchResponse([]byte(tt.body), "batchresponse_1")
+			require.Equal(t, tt.fast, ok)
+			want, err := ReadBatchResponse(strings.NewReader(tt.body), "multipart/mixed; boundary=batchresponse_1")
+			require.NoError(t, err)
+			got, err := ParseBatchResponse([]byte(tt.body), "multipart/mixed; boundary=batchresponse_1")
+			require.NoError(t, err)
+			require.Equal(t, want, got)
+			require.Len(t, got, 2)
+			require.Equal(t, "changesetresponse_2", got[0].ChangeSet)
+			require.Equal(t, `{"accountid":"a"}`, string(got[0].Body))
+			require.Nil(t, got[1].Body)
+		})
+	}
+}
+
+// BenchmarkParseBatchResponse reads the answer to a $batch of 1,000
+// creates that asked for their key and modifiedon, as the simulator
+// writes it: in place (fast) and through mime/multipart (general).
+func BenchmarkParseBatchResponse(b *testing.B) {
+	resps := make([]BatchResponse, 1000)
+	for i := range resps {
+		resps[i] = BatchResponse{Status: 201, Header: http.Header{
+			"Content-Type":       {"application/json; odata.metadata=minimal"},
+			"Odata-Version":      {"4.0"},
+			"Etag":               {`W/"1234567"`},
+			"Preference-Applied": {"return=representation"},
+		}, Body: []byte(`{"@odata.etag":"W/\"1234567\"","accountid":"0e9011f1-d395-5a6b-911f-d9e32ee19569","modifiedon":"2026-12-06T21:26:16Z"}`)}
+	}
+	var buf bytes.Buffer
+	require.NoError(b, WriteBatchResponse(&buf, "batchresponse_1", resps))
+	body, ct := buf.Bytes(), "multipart/mixed; boundary=batchresponse_1"
+	for _, tt := range []struct {
+		name string
+		read func() ([]BatchResponse, error)
+	}{
+		{"fast", func() ([]BatchResponse, error) { return ParseBatchResponse(body, ct) }},
+		{"general", func() ([]BatchResponse, error) { return ReadBatchResponse(bytes.NewReader(body), ct) }},
+	} {
+		b.Run(tt.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if out, err := tt.read(); err != nil || len(out) != len(resps) {
+					b.Fatal(len(out), err)
+				}
+			}
+		})
+	}
+}
