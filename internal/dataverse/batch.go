@@ -290,14 +290,33 @@ func SplitBatch(reqs []BatchRequest, max int) ([][]BatchRequest, error) {
 // batchBody writes the multipart body in a buffer sized up front: grown by
 // doubling, the body of 1,000 creates allocated about twice its size.
 func batchBody(boundary string, parts []odata.BatchRequest) ([]byte, error) {
-	size := 0
-	for _, p := range parts {
-		size += len(p.Body) + len(p.URL) + 256 // part header, request line, headers
-	}
 	var body bytes.Buffer
-	body.Grow(size)
+	body.Grow(batchSize(boundary, parts))
 	if err := odata.WriteBatchRequest(&body, boundary, parts); err != nil {
 		return nil, err
 	}
 	return body.Bytes(), nil
+}
+
+// batchSize is at least what WriteBatchRequest writes for parts, headers
+// and boundaries counted (a fixed allowance per part fell short of the
+// service's long boundaries and the buffer was grown again).
+func batchSize(boundary string, parts []odata.BatchRequest) int {
+	size := len(boundary) + 8
+	prev := ""
+	for _, p := range parts {
+		if p.ChangeSet != "" && p.ChangeSet != prev {
+			size += 3*len(p.ChangeSet) + 64 // its opening part and closing line
+		}
+		prev = p.ChangeSet
+		// Boundary lines (a change set's too), the part's MIME headers,
+		// the request line, the blank lines.
+		size += 2*(len(boundary)+8) + 96 + len(p.ContentID) + len(p.Method) + len(p.URL) + 16 + len(p.Body)
+		for k, vs := range p.Header {
+			for _, v := range vs {
+				size += len(k) + len(v) + 4
+			}
+		}
+	}
+	return size
 }

@@ -64,3 +64,26 @@ func BenchmarkBatchBody(b *testing.B) {
 		}
 	})
 }
+
+// TestBatchSizeCoversTheBody: the buffer is sized once, with little to
+// spare, for the long boundaries the client draws.
+func TestBatchSizeCoversTheBody(t *testing.T) {
+	t.Parallel()
+	boundary := "batch_" + randomHex()
+	for _, n := range []int{1, 10, 1000} {
+		parts := batchParts(n)
+		if n == 10 {
+			for i := range parts {
+				parts[i].ChangeSet, parts[i].ContentID = "changeset_"+randomHex(), strconv.Itoa(i+1)
+			}
+		}
+		var want bytes.Buffer
+		if err := odata.WriteBatchRequest(&want, boundary, parts); err != nil {
+			t.Fatal(err)
+		}
+		size := batchSize(boundary, parts)
+		if size < want.Len() || size > want.Len()*5/4 {
+			t.Errorf("%d parts: batchSize %d for a body of %d bytes", n, size, want.Len())
+		}
+	}
+}
