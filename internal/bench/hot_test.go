@@ -189,3 +189,45 @@ func BenchmarkChunkOutcome(b *testing.B) {
 		}))
 	}
 }
+
+// BenchmarkChunkOutcomesGrouped is the store's cost of a chunk's 1,000 new
+// couplings at 100,000 when each chunk commits alone and when five share a
+// commit, as a flow's outcomes do (ms/chunk).
+func BenchmarkChunkOutcomesGrouped(b *testing.B) {
+	for _, group := range []int{1, 5} {
+		b.Run(fmt.Sprint(group), func(b *testing.B) {
+			ctx := context.Background()
+			st := setupStore(b)
+			const n, page = 100_000, 1000
+			chunk := func(k int) []syncer.Coupling {
+				cs := make([]syncer.Coupling, page)
+				for i := range cs {
+					erp := syncer.DeterministicID("BENCH-ERP", fmt.Sprint(k*page+i))
+					cs[i] = syncer.Coupling{Mapping: mapping.Customer, ERPID: erp, CRMID: syncer.DeterministicID(mapping.Customer, erp),
+						LastResult: syncer.ResultSuccess, Snapshot: customerSnapshot}
+				}
+				return cs
+			}
+			for k := range n / page {
+				require.NoError(b, st.PutCouplings(ctx, chunk(k)))
+			}
+			k := n / page
+			for b.Loop() {
+				chunks := make([][]syncer.Coupling, group)
+				for i := range chunks {
+					chunks[i] = chunk(k)
+					k++
+				}
+				require.NoError(b, st.Atomically(ctx, func(ctx context.Context, tx syncer.Store) error {
+					for _, cs := range chunks {
+						if err := tx.PutCouplings(ctx, cs); err != nil {
+							return err
+						}
+					}
+					return nil
+				}))
+			}
+			b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N*group), "ms/chunk")
+		})
+	}
+}

@@ -21,6 +21,7 @@ type flow struct {
 	build      func(ctx context.Context, chunk []item) []item           // payloads of a batch, just before it goes (nil: as they are)
 	write      func(ctx context.Context, chunk []item) error            // one batch, outcome recorded
 	checkpoint func(ctx context.Context, n int, latest time.Time) error // a page fully written
+	flush      func(ctx context.Context) error                          // outcomes written queues (nil: none)
 	sem        chan struct{}
 	wg         sync.WaitGroup
 
@@ -48,11 +49,16 @@ func newFlow(r *run, toCRM bool) *flow {
 	f := &flow{
 		size:  r.e.batchSize(dst),
 		sem:   make(chan struct{}, max(1, r.e.opts.Concurrency)),
-		write: func(ctx context.Context, chunk []item) error { return r.writeChunk(ctx, toCRM, chunk) },
+		write: func(ctx context.Context, chunk []item) error { return r.writeChunk(ctx, toCRM, chunk, true) },
 		checkpoint: func(ctx context.Context, n int, latest time.Time) error {
+			// The page's outcomes are committed before its checkpoint.
+			if err := r.commits.flush(ctx); err != nil {
+				return err
+			}
 			r.progress(n)
 			return r.advance(ctx, src, latest)
 		},
+		flush: r.commits.flush,
 	}
 	if toCRM {
 		f.build = r.buildToCRM

@@ -167,14 +167,20 @@ func (r *run) sendHeld(ctx context.Context, q ReadQuery, held []string, crmChang
 }
 
 // finish waits for the batches in flight after a read that ended with
-// err and checkpoints the pages left; the error is the read's, the
-// batches', or both.
+// err, records the outcomes they queued (those of the batches that went
+// through, even when another failed) and checkpoints the pages left; the
+// error is the read's, the batches', or both.
 func (f *flow) finish(ctx context.Context, err error) error {
 	switch werr := f.wait(); {
 	case errors.Is(err, errFlowStopped):
 		err = werr
 	case werr != nil:
 		err = errors.Join(err, werr)
+	}
+	if f.flush != nil {
+		if ferr := f.flush(ctx); ferr != nil {
+			err = errors.Join(err, ferr)
+		}
 	}
 	if err == nil {
 		err = f.settle(ctx)

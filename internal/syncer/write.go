@@ -34,7 +34,7 @@ func (r *run) write(ctx context.Context, toCRM bool, items []item) error {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			if err := r.writeChunk(ctx, toCRM, chunk); err != nil {
+			if err := r.writeChunk(ctx, toCRM, chunk, false); err != nil {
 				mu.Lock()
 				errs = append(errs, err)
 				mu.Unlock()
@@ -54,7 +54,10 @@ type outcome struct {
 	restores []item
 }
 
-func (r *run) writeChunk(ctx context.Context, toCRM bool, items []item) error {
+// writeChunk writes one batch and records its outcome: at once, or with
+// later queued for the flow's next flush (see committer.later) when it
+// deletes no coupling and restores nothing.
+func (r *run) writeChunk(ctx context.Context, toCRM bool, items []item, later bool) error {
 	if r.e.opts.Hold != nil {
 		if err := r.e.opts.Hold(ctx); err != nil {
 			return fmt.Errorf("stopped before writing %d more record(s): %w", len(items), err)
@@ -123,7 +126,7 @@ func (r *run) writeChunk(ctx context.Context, toCRM bool, items []item) error {
 	if err != nil {
 		return err
 	}
-	err = r.commits.do(ctx, func(ctx context.Context, tx Store) error {
+	record := func(ctx context.Context, tx Store) error {
 		// Deletions first: a record restored under a new ERP id keeps its
 		// CRM id, which the old coupling still holds until then.
 		for _, id := range o.del {
@@ -149,8 +152,15 @@ func (r *run) writeChunk(ctx context.Context, toCRM bool, items []item) error {
 			return tx.DeleteIntents(ctx, ids)
 		}
 		return nil
-	})
-	if err != nil {
+	}
+	if later && len(o.del) == 0 && len(o.restores) == 0 {
+		r.noteErrors(o.errs)
+		if r.commits.later(record) >= laterMax {
+			return r.commits.flush(ctx)
+		}
+		return nil
+	}
+	if err := r.commits.do(ctx, record); err != nil {
 		return fmt.Errorf("record the outcome of %d write(s): %w", len(items), err)
 	}
 	r.noteErrors(o.errs)
