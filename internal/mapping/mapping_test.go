@@ -130,7 +130,7 @@ func TestTransformCustomerToCRM(t *testing.T) {
 	t.Parallel()
 	r := setup(t)
 	m, _ := Default(Customer)
-	got, err := TransformToCRM(context.Background(), &m, adatum(), r, true)
+	update, err := TransformToCRM(context.Background(), &m, adatum(), r, false)
 	require.NoError(t, err)
 	require.Equal(t, map[string]any{
 		"name": "Adatum Corporation", "accountnumber": "10000",
@@ -140,7 +140,18 @@ func TestTransformCustomerToCRM(t *testing.T) {
 		"creditlimit": 0.0, "paymenttermscode": 2,
 		"ownerid@odata.bind": "/systemusers(11111111-0000-0000-0000-000000000001)",
 		"customertypecode":   3,
-	}, got, "GBP (the LCY) is not a coupled currency: the column is left to the CRM default")
+	}, update, "GBP (the LCY) is not a coupled currency: the column is left to the CRM default; blanks clear the row's values")
+
+	create, err := TransformToCRM(context.Background(), &m, adatum(), r, true)
+	require.NoError(t, err)
+	want := map[string]any{}
+	for k, v := range update {
+		if v != "" {
+			want[k] = v
+		}
+	}
+	require.Len(t, want, len(update)-4)
+	require.Equal(t, want, create, "a new row gets the values; its blank columns are left empty")
 }
 
 func TestTransformErrorsNameTheField(t *testing.T) {

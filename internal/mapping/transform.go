@@ -135,6 +135,14 @@ func TransformToCRM(ctx context.Context, m *TableMapping, src map[string]any, r 
 		if fm.Required && isBlank(v) {
 			return nil, fail(fmt.Errorf("is required for %s: the source record has no value", fm.CRMField))
 		}
+		if create && v == "" {
+			// A new row's column is empty unless given: sending "" wrote
+			// the same row with a sixth more to send and for the service to
+			// read (three of an account's seventeen columns, typically).
+			// Coupler compares "" and empty alike; an update still sends
+			// "" to clear a value.
+			continue
+		}
 		out[fm.CRMField] = v
 	}
 	return out, nil
