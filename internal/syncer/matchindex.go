@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"math/bits"
 	"slices"
 	"strings"
 	"unsafe"
@@ -27,6 +28,7 @@ type matchIndex struct {
 	mapping string
 	groups  [][]mapping.FieldMapping
 	crm     [][]keyRef // per group: sorted by key once sealed
+	dir     [][]int32  // per group, once sealed: where each leading-bits prefix of the keys starts (see lookup)
 	sealed  bool
 	ids     *crmRefs // shared with the list addCRM keeps ids in, if any
 	erp     map[string]*erpCandidate
@@ -110,7 +112,8 @@ type erpCandidate struct {
 }
 
 func newMatchIndex(st Store, mappingName string, groups [][]mapping.FieldMapping) *matchIndex {
-	return &matchIndex{st: st, mapping: mappingName, groups: groups, crm: make([][]keyRef, len(groups)), ids: &crmRefs{}, erp: map[string]*erpCandidate{}}
+	return &matchIndex{st: st, mapping: mappingName, groups: groups, crm: make([][]keyRef, len(groups)), dir: make([][]int32, len(groups)),
+		ids: &crmRefs{}, erp: map[string]*erpCandidate{}}
 }
 
 // empty is true when no uncoupled CRM record has a match key.
@@ -128,8 +131,8 @@ func (ix *matchIndex) empty() bool {
 func (ix *matchIndex) bytes() int {
 	ix.seal()
 	n := 16*len(ix.ids.guids) + 40*len(ix.ids.other)
-	for _, g := range ix.crm {
-		n += int(unsafe.Sizeof(keyRef{})) * cap(g)
+	for g, keys := range ix.crm {
+		n += int(unsafe.Sizeof(keyRef{}))*cap(keys) + 4*len(ix.dir[g])
 	}
 	return n
 }
@@ -186,13 +189,46 @@ func (ix *matchIndex) seal() {
 			out = append(out, k)
 		}
 		ix.crm[g] = slices.Clip(out)
+		ix.dir[g] = directory(out)
 	}
 	ix.sealed = true
 }
 
-// lookup is the reference a sealed group holds for key.
+// dirBits is how many leading bits of the keys a directory of n sorted
+// keys is indexed by: about one key per entry, at most 2¹⁶ entries (256 KB).
+func dirBits(n int) uint {
+	return min(16, uint(bits.Len(uint(n))))
+}
+
+// prefix is the leading b bits of k (b ≤ 16).
+func prefix(k keyHash, b uint) int {
+	return int(uint32(k[0])<<8|uint32(k[1])) >> (16 - b)
+}
+
+// directory gives, for each prefix p of the sorted keys, the index of the
+// first key whose prefix is p or more; entry 2^bits is len(keys).
+func directory(keys []keyRef) []int32 {
+	b := dirBits(len(keys))
+	d := make([]int32, 1<<b+1)
+	j := 0
+	for p := range d {
+		for j < len(keys) && prefix(keys[j].key, b) < p {
+			j++
+		}
+		d[p] = int32(j)
+	}
+	return d
+}
+
+// lookup is the reference a sealed group holds for key. The keys are
+// hashes, spread evenly: the directory narrows the search to the key's
+// prefix, about one key, where a binary search over the whole group took
+// some 17 steps into memory the cache did not hold (0.16 of coupler's
+// 6 CPU s in a full run over 100,000).
 func (ix *matchIndex) lookup(g int, key keyHash) (int32, bool) {
-	keys := ix.crm[g]
+	keys, d := ix.crm[g], ix.dir[g]
+	p := prefix(key, dirBits(len(keys)))
+	keys = keys[d[p]:d[p+1]]
 	i, found := slices.BinarySearchFunc(keys, key, func(e keyRef, k keyHash) int { return compare16(e.key, k) })
 	if !found {
 		return 0, false

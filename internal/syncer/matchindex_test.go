@@ -2,6 +2,7 @@ package syncer
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 
@@ -99,4 +100,48 @@ func TestMatchIndexKeeps(t *testing.T) {
 	require.Equal(t, []string{"a-0", "a-1"}, got[2:], "GUIDs first, then the other ids in order")
 	require.Error(t, newMatchIndex(nothingCoupled{}, "CUSTOMER", byName).addCRM(context.Background(), pages[0], keep, kept),
 		"a list that shares one index's ids cannot take another's")
+}
+
+// The directory finds every key of a sealed group and no other, whatever
+// the group's size (directories of 1 to 2¹⁶ entries).
+func TestMatchIndexDirectory(t *testing.T) {
+	t.Parallel()
+	for _, n := range []int{0, 1, 2, 3, 100, 4096, 70_000} {
+		ix := newMatchIndex(nothingCoupled{}, "CUSTOMER", [][]mapping.FieldMapping{{{ERPField: "displayName", CRMField: "name"}}})
+		want := map[keyHash]int32{}
+		for i := range n {
+			k := hashKey([]byte(fmt.Sprint("key ", i)))
+			ix.crm[0] = append(ix.crm[0], keyRef{key: k, ref: int32(i)})
+			want[k] = int32(i)
+		}
+		ix.seal()
+		require.Len(t, ix.dir[0], 1<<dirBits(n)+1, "n=%d", n)
+		for k, ref := range want {
+			got, ok := ix.lookup(0, k)
+			require.True(t, ok, "n=%d", n)
+			require.Equal(t, ref, got, "n=%d", n)
+		}
+		for i := range 1000 {
+			_, ok := ix.lookup(0, hashKey([]byte(fmt.Sprint("absent ", i))))
+			require.False(t, ok, "n=%d", n)
+		}
+	}
+}
+
+// BenchmarkMatchIndexLookup is a lookup among 100,000 keys, present or not.
+func BenchmarkMatchIndexLookup(b *testing.B) {
+	ix := newMatchIndex(nothingCoupled{}, "CUSTOMER", [][]mapping.FieldMapping{{{ERPField: "displayName", CRMField: "name"}}})
+	keys := make([]keyHash, 200_000)
+	for i := range keys {
+		keys[i] = hashKey([]byte(fmt.Sprint("key ", i)))
+		if i%2 == 0 {
+			ix.crm[0] = append(ix.crm[0], keyRef{key: keys[i], ref: int32(i)})
+		}
+	}
+	ix.seal()
+	i := 0
+	for b.Loop() {
+		ix.lookup(0, keys[i%len(keys)])
+		i += 7919
+	}
 }
