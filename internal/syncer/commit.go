@@ -36,7 +36,7 @@ const laterMax = 8
 // committing it now, and returns how many are queued. A batch of 1,000
 // new couplings touches some 1,500 pages of the two indexes of random
 // ids, which its commit then wrote to the WAL: five batches in one commit
-// write about a fifth of that (BenchmarkChunkOutcome). What a crash
+// write little more than one did (BenchmarkChunkOutcomesGrouped). What a crash
 // leaves is still reconciled: the batch's intents are deleted by fn, so
 // they stay until it commits, and its page is not checkpointed before.
 func (c *committer) later(fn func(ctx context.Context, tx Store) error) int {

@@ -21,7 +21,7 @@ type flow struct {
 	build      func(ctx context.Context, chunk []item) []item           // payloads of a batch, just before it goes (nil: as they are)
 	write      func(ctx context.Context, chunk []item) error            // one batch, outcome recorded
 	checkpoint func(ctx context.Context, n int, latest time.Time) error // a page fully written
-	flush      func(ctx context.Context) error                          // outcomes written queues (nil: none)
+	flush      func(ctx context.Context) error                          // records the outcomes write left queued (nil: it queues none)
 	sem        chan struct{}
 	wg         sync.WaitGroup
 
