@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -50,6 +51,8 @@ type fakeSide struct {
 	// defaults are set on every row created through Write (statecode…).
 	defaults map[string]any
 	pageSize int // 0 = 2, to exercise paging
+	// onGet is called, without the side's lock, before each Get.
+	onGet func(entity string, ids []string)
 }
 
 func newFakeSide(name string, c *clock, self string, max int) *fakeSide {
@@ -114,21 +117,48 @@ func (s *fakeSide) counters(entity string) (reads, readRec, writes int) {
 
 var eqRE = regexp.MustCompile(`^(\w+) (eq|ne) (.+)$`)
 
+// matches reads `a eq b` and `a ne b` joined by `or` and `and` (which
+// binds tighter), with parentheses.
 func matches(row map[string]any, filter string) bool {
+	filter = strings.TrimSpace(filter)
 	if filter == "" {
 		return true
 	}
-	for _, part := range strings.Split(filter, " and ") {
-		m := eqRE.FindStringSubmatch(strings.TrimSpace(part))
-		if m == nil {
-			panic("fake filter cannot read " + part)
+	if parts := splitTop(filter, " or "); len(parts) > 1 {
+		return slices.ContainsFunc(parts, func(p string) bool { return matches(row, p) })
+	}
+	if parts := splitTop(filter, " and "); len(parts) > 1 {
+		return !slices.ContainsFunc(parts, func(p string) bool { return !matches(row, p) })
+	}
+	if strings.HasPrefix(filter, "(") && strings.HasSuffix(filter, ")") {
+		return matches(row, filter[1:len(filter)-1])
+	}
+	m := eqRE.FindStringSubmatch(filter)
+	if m == nil {
+		panic("fake filter cannot read " + filter)
+	}
+	want := strings.Trim(m[3], "'")
+	return (fmt.Sprint(row[m[1]]) == want) == (m[2] == "eq")
+}
+
+// splitTop cuts s at each sep outside parentheses.
+func splitTop(s, sep string) []string {
+	var out []string
+	depth, start := 0, 0
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '(':
+			depth++
+		case ')':
+			depth--
 		}
-		want := strings.Trim(m[3], "'")
-		if (fmt.Sprint(row[m[1]]) == want) != (m[2] == "eq") {
-			return false
+		if depth == 0 && strings.HasPrefix(s[i:], sep) {
+			out = append(out, s[start:i])
+			start = i + len(sep)
+			i += len(sep) - 1
 		}
 	}
-	return true
+	return append(out, s[start:])
 }
 
 func (s *fakeSide) record(entity, id string) syncer.Record {
@@ -182,6 +212,9 @@ func (s *fakeSide) Read(ctx context.Context, q syncer.ReadQuery, fn func([]synce
 }
 
 func (s *fakeSide) Get(ctx context.Context, entity, key string, ids []string) ([]syncer.Record, error) {
+	if s.onGet != nil {
+		s.onGet(entity, ids)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.reads++
@@ -200,7 +233,11 @@ func (s *fakeSide) Find(ctx context.Context, entity, key, filter string) ([]sync
 	s.reads++
 	var out []syncer.Record
 	for id, row := range s.rows[entity] {
-		if matches(row, filter) {
+		withID := map[string]any{"id": id}
+		for k, v := range row {
+			withID[k] = v
+		}
+		if matches(withID, filter) {
 			out = append(out, s.record(entity, id))
 		}
 	}

@@ -3,6 +3,7 @@ package syncer
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 )
 
@@ -145,7 +146,7 @@ func (r *run) sendHeld(ctx context.Context, q ReadQuery, held []string, crmChang
 	var err error
 	if len(held) <= rereadByGet {
 		var recs []Record
-		if recs, err = r.e.opts.ERP.Get(ctx, r.m.ERPEntity, "id", held); err == nil {
+		if recs, err = r.getHeld(ctx, q, held); err == nil {
 			err = write(recs)
 		}
 	} else {
@@ -164,6 +165,37 @@ func (r *run) sendHeld(ctx context.Context, q ReadQuery, held []string, crmChang
 		})
 	}
 	return fl.finish(ctx, err)
+}
+
+// getHeld reads the held records by id. Under the mapping's ERP filter
+// they are read with it, so that a record changed since the first pass
+// so as to leave the filter is left out, as the first pass would have
+// left it out.
+func (r *run) getHeld(ctx context.Context, q ReadQuery, held []string) ([]Record, error) {
+	if strings.TrimSpace(q.Filter) == "" {
+		return r.e.opts.ERP.Get(ctx, r.m.ERPEntity, "id", held)
+	}
+	var out []Record
+	for i := 0; i < len(held); i += 50 {
+		ors := make([]string, 0, 50)
+		for _, id := range held[i:min(i+50, len(held))] {
+			ors = append(ors, "id eq "+erpIDLiteral(id))
+		}
+		recs, err := r.e.opts.ERP.Find(ctx, r.m.ERPEntity, "id", "("+strings.Join(ors, " or ")+") and ("+q.Filter+")")
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, recs...)
+	}
+	return out, nil
+}
+
+// erpIDLiteral is an ERP id in a filter: BC's ids are GUIDs, written bare.
+func erpIDLiteral(id string) string {
+	if _, ok := packGUID(id); ok {
+		return id
+	}
+	return quote(id)
 }
 
 // finish waits for the batches in flight after a read that ended with

@@ -82,3 +82,39 @@ func TestFullRunReadsERPOnceWhileMatching(t *testing.T) {
 		})
 	}
 }
+
+// TestHeldRecordsReadAgainUnderTheFilter: a held record is read again
+// under the mapping's ERP filter, so one changed since the first pass so
+// as to leave the filter is not written, as a read of the table would not
+// have returned it; the others are.
+func TestHeldRecordsReadAgainUnderTheFilter(t *testing.T) {
+	t.Parallel()
+	e := setup(t, func(m *mapping.TableMapping) {
+		if m.Name == mapping.Customer {
+			m.ERPFilter = "country eq 'GB'"
+		}
+	})
+	e.run(t, true, mapping.Salespeople, mapping.Currency, mapping.PaymentTerms, mapping.ShipmentMethod)
+	for i := range 4 {
+		e.erp.put("customers", fmt.Sprintf("c-b%03d", i), customer(fmt.Sprintf("B%03d", i), fmt.Sprintf("Bulk %d", i), "JO", "pt-1"))
+	}
+	e.crm.put("accounts", "a-b002", map[string]any{"name": "Bulk 2 (CRM)", "accountnumber": "B002", "customertypecode": 3, "statecode": 0})
+	e.crm.put("accounts", "a-b003", map[string]any{"name": "Bulk 3 (CRM)", "accountnumber": "B003", "customertypecode": 3, "statecode": 0})
+	// After the first pass and matching, before the held records are read
+	// again: the CRM rows matching coupled are read again by id first.
+	moved := false
+	e.crm.onGet = func(entity string, _ []string) {
+		if entity == "accounts" && !moved {
+			moved = true
+			c := customer("B002", "Bulk 2", "JO", "pt-1")
+			c["country"] = "FR"
+			e.erp.put("customers", "c-b002", c)
+		}
+	}
+
+	j := e.run(t, true, mapping.Customer)[mapping.Customer]
+	require.Equal(t, "succeeded", j.Status, j.Message)
+	require.True(t, moved, "the hook ran between the passes")
+	require.Equal(t, "Bulk 3", e.crm.get("accounts", "a-b003")["name"], "a held record in the filter is written")
+	require.Equal(t, "Bulk 2 (CRM)", e.crm.get("accounts", "a-b002")["name"], "the one that left the filter is not")
+}
