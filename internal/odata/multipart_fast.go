@@ -88,8 +88,8 @@ func fastBatchResponse(body []byte, boundary string) (out []BatchResponse, ok bo
 }
 
 // splitParts cuts b, which must open with "--boundary" CRLF, into the
-// contents of its parts, up to the closing "--boundary--"; what follows
-// that (the epilogue) is ignored, as mime/multipart ignores it.
+// contents of its parts, up to the closing "--boundary--" line; what
+// follows that line (the epilogue) is ignored, as mime/multipart ignores it.
 func splitParts(b []byte, boundary string) ([][]byte, bool) {
 	open := "--" + boundary + "\r\n"
 	if !bytes.HasPrefix(b, []byte(open)) {
@@ -109,7 +109,12 @@ func splitParts(b []byte, boundary string) ([][]byte, bool) {
 		case bytes.HasPrefix(b, []byte("\r\n")):
 			b = b[2:]
 		case bytes.HasPrefix(b, []byte("--")):
-			return parts, true
+			// The closing line ends there, or at its line break: with
+			// anything else on it mime/multipart refuses the body.
+			if rest := b[2:]; len(rest) == 0 || bytes.HasPrefix(rest, []byte("\r\n")) {
+				return parts, true
+			}
+			return nil, false
 		default:
 			return nil, false // padding after a boundary, or a boundary inside the content
 		}
