@@ -147,24 +147,10 @@ func BenchmarkFailedCouplings(b *testing.B) {
 // already holds 100,000 couplings. Per op: one chunk of 1,000 records.
 func BenchmarkChunkOutcome(b *testing.B) {
 	ctx := context.Background()
-	st := setupStore(b)
-	const n, page = 100_000, 1000
-	chunk := func(k int) []syncer.Coupling {
-		cs := make([]syncer.Coupling, page)
-		for i := range cs {
-			erp := syncer.DeterministicID("BENCH-ERP", fmt.Sprint(k*page+i)) // random-looking, as BC's ids
-			cs[i] = syncer.Coupling{Mapping: mapping.Customer, ERPID: erp, CRMID: syncer.DeterministicID(mapping.Customer, erp),
-				LastResult: syncer.ResultSuccess, Snapshot: customerSnapshot}
-		}
-		return cs
-	}
-	for k := range n / page {
-		require.NoError(b, st.PutCouplings(ctx, chunk(k)))
-	}
-	k := n / page
+	st, k := setupCouplings(b)
 	b.ReportAllocs()
 	for b.Loop() {
-		cs := chunk(k)
+		cs := chunkCouplings(k)
 		k++
 		// The chunk's creates share one intent, their id pairs its payload,
 		// as the engine writes it.
@@ -197,25 +183,11 @@ func BenchmarkChunkOutcomesGrouped(b *testing.B) {
 	for _, group := range []int{1, 5} {
 		b.Run(fmt.Sprint(group), func(b *testing.B) {
 			ctx := context.Background()
-			st := setupStore(b)
-			const n, page = 100_000, 1000
-			chunk := func(k int) []syncer.Coupling {
-				cs := make([]syncer.Coupling, page)
-				for i := range cs {
-					erp := syncer.DeterministicID("BENCH-ERP", fmt.Sprint(k*page+i))
-					cs[i] = syncer.Coupling{Mapping: mapping.Customer, ERPID: erp, CRMID: syncer.DeterministicID(mapping.Customer, erp),
-						LastResult: syncer.ResultSuccess, Snapshot: customerSnapshot}
-				}
-				return cs
-			}
-			for k := range n / page {
-				require.NoError(b, st.PutCouplings(ctx, chunk(k)))
-			}
-			k := n / page
+			st, k := setupCouplings(b)
 			for b.Loop() {
 				chunks := make([][]syncer.Coupling, group)
 				for i := range chunks {
-					chunks[i] = chunk(k)
+					chunks[i] = chunkCouplings(k)
 					k++
 				}
 				require.NoError(b, st.Atomically(ctx, func(ctx context.Context, tx syncer.Store) error {
@@ -230,4 +202,28 @@ func BenchmarkChunkOutcomesGrouped(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N*group), "ms/chunk")
 		})
 	}
+}
+
+// chunkCouplings is the k-th chunk of 1,000 new couplings: random-looking
+// ids, as BC's and the deterministic CRM ids are, with their snapshots.
+func chunkCouplings(k int) []syncer.Coupling {
+	const page = 1000
+	cs := make([]syncer.Coupling, page)
+	for i := range cs {
+		erp := syncer.DeterministicID("BENCH-ERP", fmt.Sprint(k*page+i))
+		cs[i] = syncer.Coupling{Mapping: mapping.Customer, ERPID: erp, CRMID: syncer.DeterministicID(mapping.Customer, erp),
+			LastResult: syncer.ResultSuccess, Snapshot: customerSnapshot}
+	}
+	return cs
+}
+
+// setupCouplings is a store holding 100,000 couplings (chunks 0 to 99);
+// next is the first chunk not in it.
+func setupCouplings(b *testing.B) (st syncer.Store, next int) {
+	b.Helper()
+	st = setupStore(b)
+	for k := range 100 {
+		require.NoError(b, st.PutCouplings(context.Background(), chunkCouplings(k)))
+	}
+	return st, 100
 }

@@ -34,12 +34,10 @@ func fastBatchResponse(body []byte, boundary string) (out []BatchResponse, ok bo
 	if !ok {
 		return nil, false
 	}
-	n := 0
 	in := interner{names: map[string]string{}, values: map[string]string{}}
 	add := func(cs, cid string, payload []byte) bool {
-		n++
-		if n > MaxBatchParts {
-			return false
+		if len(out) == MaxBatchParts {
+			return false // the general reader refuses more
 		}
 		r, ok := fastResponse(payload, in)
 		if !ok {

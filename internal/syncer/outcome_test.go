@@ -37,13 +37,7 @@ func TestFlowRecordsOutcomesWhenABatchFails(t *testing.T) {
 		}
 		return nil
 	}
-	eng, err := syncer.New(syncer.Options{
-		Store: e.st, CRM: e.crm, ERP: e.erp, Clock: e.clock.Now, BatchSize: 1, Concurrency: 1, Overlap: 500 * time.Millisecond,
-		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Mappings: func(context.Context) ([]mapping.TableMapping, error) { return e.ms, nil },
-	})
-	require.NoError(t, err)
-	jobs, err := eng.Run(context.Background(), []string{mapping.Customer}, syncer.RunOptions{Full: true})
+	jobs, err := batchByBatch(t, e, e.st, 1).Run(context.Background(), []string{mapping.Customer}, syncer.RunOptions{Full: true})
 	require.NoError(t, err)
 	require.Equal(t, "failed", jobs[0].Status, jobs[0].Message)
 
@@ -102,17 +96,24 @@ func TestFlowCheckpointsAfterItsOutcomes(t *testing.T) {
 	}
 	e.erp.pageSize = 4
 	w := &cursorWatch{Store: e.st}
-	eng, err := syncer.New(syncer.Options{
-		Store: w, CRM: e.crm, ERP: e.erp, Clock: e.clock.Now, BatchSize: 1, Concurrency: 2, Overlap: 500 * time.Millisecond,
-		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Mappings: func(context.Context) ([]mapping.TableMapping, error) { return e.ms, nil },
-	})
-	require.NoError(t, err)
-	jobs, err := eng.Run(context.Background(), []string{mapping.Customer}, syncer.RunOptions{Full: true})
+	jobs, err := batchByBatch(t, e, w, 2).Run(context.Background(), []string{mapping.Customer}, syncer.RunOptions{Full: true})
 	require.NoError(t, err)
 	require.Equal(t, "succeeded", jobs[0].Status, jobs[0].Message)
 	require.Len(t, w.coupled, 2, "a checkpoint per page of four")
 	for i, n := range w.coupled {
 		require.GreaterOrEqual(t, n, 4*(i+1), "couplings when the cursor passed page %d: %v", i+1, w.coupled)
 	}
+}
+
+// batchByBatch is an engine over e's sides and st that writes batches of
+// one record, concurrency of them in flight.
+func batchByBatch(t *testing.T, e *env, st syncer.Store, concurrency int) *syncer.Engine {
+	t.Helper()
+	eng, err := syncer.New(syncer.Options{
+		Store: st, CRM: e.crm, ERP: e.erp, Clock: e.clock.Now, BatchSize: 1, Concurrency: concurrency, Overlap: 500 * time.Millisecond,
+		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Mappings: func(context.Context) ([]mapping.TableMapping, error) { return e.ms, nil },
+	})
+	require.NoError(t, err)
+	return eng
 }
