@@ -82,6 +82,9 @@ func WriteBatchRequest(w io.Writer, boundary string, reqs []BatchRequest) error 
 			if strings.ContainsAny(r.Method+r.URL, " \r\n") {
 				return fmt.Errorf("batch request %d: method %q or URL %q contains a space or line break; escape the URL", i+1, r.Method, r.URL)
 			}
+			if err := bodyFits(r.Body, boundary, r.ChangeSet); err != nil {
+				return fmt.Errorf("batch request %d: %w", i+1, err)
+			}
 			writePartHeader(buf, r.ContentID)
 			writeStrings(buf, r.Method, " ", r.URL, " HTTP/1.1"+crlf)
 			if err := writeHeader(buf, r.Header, i); err != nil {
@@ -106,6 +109,9 @@ func WriteBatchResponse(w io.Writer, boundary string, resps []BatchResponse) err
 			r := resps[i]
 			if r.Status < 100 || r.Status > 999 {
 				return fmt.Errorf("batch response %d: status %d is not a 3-digit HTTP status", i+1, r.Status)
+			}
+			if err := bodyFits(r.Body, boundary, r.ChangeSet); err != nil {
+				return fmt.Errorf("batch response %d: %w", i+1, err)
 			}
 			writePartHeader(buf, r.ContentID)
 			text := http.StatusText(r.Status)
@@ -158,6 +164,18 @@ func writeBatch(buf *bufio.Writer, boundary string, n int, changeSet func(int) s
 		writeStrings(buf, "--", csb, "--"+crlf)
 	}
 	writeStrings(buf, "--", boundary, "--"+crlf)
+	return nil
+}
+
+// bodyFits refuses a part body that holds the delimiter of the batch or
+// of its change set: written as it is, the body would end the part early
+// and the reader would find a broken part where the body went on.
+func bodyFits(body []byte, boundaries ...string) error {
+	for _, b := range boundaries {
+		if b != "" && bytes.Contains(body, []byte("--"+b)) {
+			return fmt.Errorf("its body holds the boundary %q, which would end the part early; use another boundary", b)
+		}
+	}
 	return nil
 }
 

@@ -302,3 +302,21 @@ func BenchmarkParseBatchResponse(b *testing.B) {
 		})
 	}
 }
+
+// A part whose body holds the batch's or its change set's delimiter
+// cannot be written: it would end the part early.
+func TestWriteBatchRefusesABodyHoldingItsBoundary(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ name, cs, body string }{
+		{"batch boundary", "", "a\r\n--batch_1\r\nb"},
+		{"change set boundary", "changeset_2", "--changeset_2--"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			err := WriteBatchRequest(&bytes.Buffer{}, "batch_1", []BatchRequest{{ChangeSet: tt.cs, Method: "POST", URL: "accounts", Body: []byte(tt.body)}})
+			require.ErrorContains(t, err, "batch request 1: its body holds the boundary")
+			err = WriteBatchResponse(&bytes.Buffer{}, "batch_1", []BatchResponse{{ChangeSet: tt.cs, Status: 200, Body: []byte(tt.body)}})
+			require.ErrorContains(t, err, "batch response 1: its body holds the boundary")
+		})
+	}
+}
