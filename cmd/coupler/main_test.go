@@ -87,3 +87,31 @@ func TestBadConfigFileExitsNamingTheKey(t *testing.T) {
 	require.NotEqual(t, 0, code)
 	require.Contains(t, errOut, "sync.workers")
 }
+
+func TestHeapFloorIsSetUnlessTurnedOff(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		env  []string
+		want string // "" when the pacer must stay off
+	}{
+		{"default", nil, "floor_mb=128"},
+		{"configured", []string{"COUPLER_MEMORY_HEAP_FLOOR_MB=64"}, "floor_mb=64"},
+		{"turned off", []string{"COUPLER_MEMORY_HEAP_FLOOR_MB=0"}, ""},
+		{"GOGC chosen by the operator", []string{"GOGC=150"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			env := append([]string{"COUPLER_LOG_FORMAT=text"}, tt.env...)
+			_, stderr, code := run(t, env, "--log-level", "debug", "version")
+			require.Equal(t, 0, code, stderr)
+			if tt.want == "" {
+				require.NotContains(t, stderr, "gc pace")
+				return
+			}
+			require.Contains(t, stderr, "gc pace: heap floor set")
+			require.Contains(t, stderr, tt.want)
+		})
+	}
+}

@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync"
 
 	"github.com/spf13/cobra"
 
 	"github.com/coupler/coupler/internal/config"
+	"github.com/coupler/coupler/internal/gcpace"
 	"github.com/coupler/coupler/internal/logging"
 )
 
@@ -70,8 +72,13 @@ func (g *globals) load(cmd *cobra.Command) error {
 		return fmt.Errorf("logging: %w", err)
 	}
 	g.cfg, g.log = cfg, log
+	pace.Do(func() { gcpace.Start(uint64(cfg.Memory.HeapFloorMB)<<20, log) })
 	return nil
 }
+
+// pace starts the collector's pacer once per process, with the first
+// command's configuration (tests run several commands in one process).
+var pace sync.Once
 
 // notBuilt is the answer of a command whose feature has not landed yet.
 func notBuilt(what string) error {

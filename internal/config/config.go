@@ -29,8 +29,9 @@ type Config struct {
 	LogLevel    string `toml:"log_level" env:"COUPLER_LOG_LEVEL" doc:"Minimum level of log lines: debug, info, warn or error." allowed:"debug,info,warn,error"`
 	LogFormat   string `toml:"log_format" env:"COUPLER_LOG_FORMAT" doc:"auto (text on a terminal, JSON otherwise), text or json." allowed:"auto,text,json"`
 
-	HTTP HTTPConfig `toml:"http"`
-	Sync SyncConfig `toml:"sync"`
+	HTTP   HTTPConfig   `toml:"http"`
+	Sync   SyncConfig   `toml:"sync"`
+	Memory MemoryConfig `toml:"memory"`
 }
 
 // HTTPConfig is the web server's part of the configuration.
@@ -45,6 +46,11 @@ type SyncConfig struct {
 	DefaultInterval time.Duration `toml:"default_interval" env:"COUPLER_SYNC_DEFAULT_INTERVAL" doc:"Schedule of a mapping that names none (Business Central's default is 30 minutes)."`
 	Workers         int           `toml:"workers" env:"COUPLER_SYNC_WORKERS" doc:"Jobs this instance runs at once."`
 	ChunkRecords    int           `toml:"chunk_records" env:"COUPLER_SYNC_CHUNK_RECORDS" doc:"On PostgreSQL, a full synchronisation of a table of at least twice this many records is divided into key-range jobs of about this many, which every instance takes; 0 runs each table as one job. SQLite ignores it."`
+}
+
+// MemoryConfig holds how the process uses memory.
+type MemoryConfig struct {
+	HeapFloorMB int `toml:"heap_floor_mb" env:"COUPLER_MEMORY_HEAP_FLOOR_MB" doc:"The Go heap may grow to this many MiB before garbage is collected (a synchronisation's live heap is small and its garbage plentiful: fewer collections cost less CPU); a live heap past half of it is collected at the runtime's default pace. Lowered to a quarter of the container's memory limit and half of GOMEMLIMIT; 0, or GOGC set in the environment, leaves the runtime's default."`
 }
 
 // Default returns the configuration used when nothing overrides it.
@@ -62,6 +68,7 @@ func Default() Config {
 			Workers:         4,
 			ChunkRecords:    25000,
 		},
+		Memory: MemoryConfig{HeapFloorMB: 128},
 	}
 }
 
@@ -242,6 +249,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Sync.ChunkRecords != 0 && c.Sync.ChunkRecords < 1000 {
 		return &Error{Key: "sync.chunk_records", Value: strconv.Itoa(c.Sync.ChunkRecords), Problem: "must be 0 (off) or at least 1000 (smaller chunks cost more in job round trips than they gain)"}
+	}
+	if c.Memory.HeapFloorMB != 0 && (c.Memory.HeapFloorMB < 16 || c.Memory.HeapFloorMB > 1<<16) {
+		return &Error{Key: "memory.heap_floor_mb", Value: strconv.Itoa(c.Memory.HeapFloorMB), Problem: "must be 0 (the runtime's default pace) or between 16 and 65536 (MiB)"}
 	}
 	return nil
 }

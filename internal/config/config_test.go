@@ -73,6 +73,8 @@ func TestInvalidValuesNameTheKey(t *testing.T) {
 		{"interval", "[sync]\ndefault_interval = \"10s\"", nil, "sync.default_interval", "at least 1m"},
 		{"workers", "[sync]\nworkers = 0", nil, "sync.workers", "between 1 and 100"},
 		{"chunk records", "[sync]\nchunk_records = 10", nil, "sync.chunk_records", "0 (off) or at least 1000"},
+		{"heap floor", "[memory]\nheap_floor_mb = 8", nil, "memory.heap_floor_mb", "0 (the runtime's default pace) or between 16 and 65536"},
+		{"env heap floor", "", map[string]string{"COUPLER_MEMORY_HEAP_FLOOR_MB": "lots"}, "COUPLER_MEMORY_HEAP_FLOOR_MB", "not a whole number"},
 		{"unknown key", `colour = "blue"`, nil, "colour", "unknown key"},
 		{"env duration", "", map[string]string{"COUPLER_HTTP_SHUTDOWN_TIMEOUT": "soon"}, "COUPLER_HTTP_SHUTDOWN_TIMEOUT", "not a duration"},
 		{"env int", "", map[string]string{"COUPLER_SYNC_WORKERS": "many"}, "COUPLER_SYNC_WORKERS", "not a whole number"},
