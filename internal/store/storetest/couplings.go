@@ -228,6 +228,57 @@ func testPutCouplings(t *testing.T, s store.Store) {
 	}
 }
 
+// testPutCouplingValues reads back every value of new couplings written
+// in chunks whose rows share their result, job, error and flags (SQLite
+// binds those once per statement) and in chunks whose rows differ in each
+// of them, both of the prepared statement's size and smaller.
+func testPutCouplingValues(t *testing.T, s store.Store) {
+	c := ctx(t)
+	crmMod := time.Date(2026, 2, 3, 4, 5, 6, 789000000, time.UTC)
+	varied := func(cs []syncer.Coupling) []syncer.Coupling {
+		for i := range cs {
+			cs[i].CRMModifiedAt = crmMod.Add(time.Duration(i) * time.Millisecond)
+			cs[i].LastJobID = int64(1 + i%4)
+			cs[i].FailCount = i % 3
+			cs[i].Skipped = i%5 == 0
+			if i%2 == 1 {
+				cs[i].LastResult, cs[i].LastError = "Failure", fmt.Sprintf("error %d", i)
+			}
+		}
+		return cs
+	}
+	sharedNotDefault := func(cs []syncer.Coupling) []syncer.Coupling {
+		for i := range cs {
+			cs[i].LastResult, cs[i].LastError, cs[i].LastJobID, cs[i].FailCount, cs[i].Skipped = "Failure", "same error", 9, 2, true
+			if i%2 == 0 {
+				cs[i].ERPModifiedAt = time.Time{} // no time: stored as NULL
+			}
+		}
+		return cs
+	}
+	chunks := [][]syncer.Coupling{
+		bulk("CUSTOMER", 0, 1000, "A"),
+		varied(bulk("CUSTOMER", 1000, 1000, "B")),
+		sharedNotDefault(bulk("CUSTOMER", 2000, 1000, "C")),
+		sharedNotDefault(bulk("CUSTOMER", 3000, 7, "D")),
+		varied(bulk("CUSTOMER", 3007, 9, "E")),
+		bulk("CONTACT", 0, 1, "F"),
+	}
+	for _, ch := range chunks {
+		require.NoError(t, s.PutCouplings(c, ch))
+	}
+	for _, ch := range chunks {
+		for _, want := range ch {
+			got, err := s.GetCouplingByERP(c, want.Mapping, want.ERPID)
+			require.NoError(t, err, want.ERPID)
+			require.NotZero(t, got.ID)
+			require.False(t, got.CreatedAt.IsZero())
+			want.ID, want.CreatedAt, want.UpdatedAt = got.ID, got.CreatedAt, got.UpdatedAt
+			require.Equal(t, want, got, want.ERPID)
+		}
+	}
+}
+
 func testListCouplings(t *testing.T, s store.Store) {
 	c := ctx(t)
 	cs := bulk("CUSTOMER", 0, 25, "C")

@@ -36,6 +36,7 @@ func Run(t *testing.T, open Opener) {
 		"Coupling":          testCoupling,
 		"CouplingConflicts": testCouplingConflicts,
 		"PutCouplings":      testPutCouplings,
+		"PutCouplingValues": testPutCouplingValues,
 		"ListCouplings":     testListCouplings,
 		"GetCouplings":      testGetCouplings,
 		"Jobs":              testJobs,
