@@ -39,7 +39,6 @@ const minLive = 4 << 20
 // the next one comes when the heap reaches the floor.
 type Pacer struct {
 	floor uint64
-	log   *slog.Logger
 
 	mu      sync.Mutex
 	stopped bool
@@ -57,7 +56,7 @@ func Start(floor uint64, log *slog.Logger) *Pacer {
 		return nil
 	}
 	capped := capFloor(floor, debug.SetMemoryLimit(-1), os.ReadFile)
-	p := &Pacer{floor: capped, log: log, percent: basePercent,
+	p := &Pacer{floor: capped, percent: basePercent,
 		sample: []metrics.Sample{{Name: "/gc/heap/live:bytes"}}}
 	p.adjust()
 	p.arm()
