@@ -33,7 +33,7 @@ func erpSnapshot(keys []string, rec map[string]any) string {
 			b = append(b, ',')
 		}
 		var err error
-		if b, err = odata.AppendValue(b, k); err != nil {
+		if b, err = appendKey(b, k); err != nil {
 			return ""
 		}
 		b = append(b, ':')
@@ -42,6 +42,20 @@ func erpSnapshot(keys []string, rec map[string]any) string {
 		}
 	}
 	return string(append(b, '}'))
+}
+
+// appendKey writes k as a JSON string. A field name needs no escaping
+// as a rule, and is then copied as it is: passing it to AppendValue boxed
+// it into an interface, an allocation per field of every record.
+func appendKey(b []byte, k string) ([]byte, error) {
+	for i := 0; i < len(k); i++ {
+		if c := k[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return odata.AppendValue(b, k)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, k...)
+	return append(b, '"'), nil
 }
 
 // marshalSnapshot is a CRM record's snapshot as the coupling keeps it; a
