@@ -22,12 +22,7 @@ import (
 // not pass the page. The next run completes without a duplicate.
 func TestFlowRecordsOutcomesWhenABatchFails(t *testing.T) {
 	t.Parallel()
-	e := setup(t, nil)
-	e.run(t, true, mapping.Salespeople, mapping.Currency, mapping.PaymentTerms, mapping.ShipmentMethod)
-	for i := range 6 {
-		e.erp.put("customers", fmt.Sprintf("c-b%d", i), customer(fmt.Sprintf("B%d", i), fmt.Sprintf("Bulk %d", i), "JO", "pt-1"))
-	}
-	e.erp.pageSize = 4 // the first page: four batches of one
+	e := setupSixCustomers(t) // the first page: four batches of one
 	writes := 0
 	e.crm.refuse = func(entity string, op syncer.Op) *syncer.WriteError {
 		if entity == "accounts" {
@@ -89,12 +84,7 @@ func (w *cursorWatch) PutCursor(ctx context.Context, c syncer.Cursor) error {
 // together: when the ERP cursor passes a page, its records are coupled.
 func TestFlowCheckpointsAfterItsOutcomes(t *testing.T) {
 	t.Parallel()
-	e := setup(t, nil)
-	e.run(t, true, mapping.Salespeople, mapping.Currency, mapping.PaymentTerms, mapping.ShipmentMethod)
-	for i := range 6 {
-		e.erp.put("customers", fmt.Sprintf("c-b%d", i), customer(fmt.Sprintf("B%d", i), fmt.Sprintf("Bulk %d", i), "JO", "pt-1"))
-	}
-	e.erp.pageSize = 4
+	e := setupSixCustomers(t)
 	w := &cursorWatch{Store: e.st}
 	jobs, err := batchByBatch(t, e, w, 2).Run(context.Background(), []string{mapping.Customer}, syncer.RunOptions{Full: true})
 	require.NoError(t, err)
@@ -116,4 +106,17 @@ func batchByBatch(t *testing.T, e *env, st syncer.Store, concurrency int) *synce
 	})
 	require.NoError(t, err)
 	return eng
+}
+
+// setupSixCustomers is an engine whose lookup mappings have run and whose
+// ERP holds six uncoupled customers, read four a page.
+func setupSixCustomers(t *testing.T) *env {
+	t.Helper()
+	e := setup(t, nil)
+	e.run(t, true, mapping.Salespeople, mapping.Currency, mapping.PaymentTerms, mapping.ShipmentMethod)
+	for i := range 6 {
+		e.erp.put("customers", fmt.Sprintf("c-b%d", i), customer(fmt.Sprintf("B%d", i), fmt.Sprintf("Bulk %d", i), "JO", "pt-1"))
+	}
+	e.erp.pageSize = 4
+	return e
 }

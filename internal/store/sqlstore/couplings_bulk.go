@@ -101,25 +101,8 @@ var valuesSQL sync.Map // int → string
 func upsertValues(ctx context.Context, q querier, cs []syncer.Coupling, t time.Time) error {
 	// Plain ? placeholders: SQLite resolves each $N by name, which is
 	// quadratic in a 12,000-parameter statement.
-	stmt, ok := valuesSQL.Load(len(cs))
-	if !ok {
-		var sb strings.Builder
-		sb.WriteString(bulkInto + "VALUES ")
-		for i := range cs {
-			if i > 0 {
-				sb.WriteByte(',')
-			}
-			sb.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?)")
-		}
-		sb.WriteString(bulkSet)
-		stmt, _ = valuesSQL.LoadOrStore(len(cs), sb.String())
-	}
-	args := make([]any, 0, 13*len(cs))
-	for _, c := range cs {
-		args = append(args, c.Mapping, c.ERPID, c.CRMID, ts(c.ERPModifiedAt), ts(c.CRMModifiedAt),
-			c.LastResult, c.LastJobID, c.LastError, c.FailCount, c.Skipped, c.Snapshot, t, t)
-	}
-	_, err := q.ExecContext(ctx, stmt.(string), args...)
+	stmt := rowsSQL(&valuesSQL, len(cs), bulkInto+"VALUES ", "(?,?,?,?,?,?,?,?,?,?,?,?,?)", bulkSet)
+	_, err := q.ExecContext(ctx, stmt, newArgs(cs, t, false)...)
 	return err
 }
 

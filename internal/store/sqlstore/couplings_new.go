@@ -55,18 +55,26 @@ var newSQL sync.Map // int → string
 
 // newSQLFor is insertNew's statement for n rows.
 func newSQLFor(n int) string {
-	stmt, ok := newSQL.Load(n)
-	if !ok {
-		var sb strings.Builder
-		sb.WriteString(strings.Replace(bulkInto, "INSERT INTO", "INSERT OR FAIL INTO", 1) + "VALUES ")
-		for i := range n {
-			if i > 0 {
-				sb.WriteByte(',')
-			}
-			sb.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?)")
-		}
-		stmt, _ = newSQL.LoadOrStore(n, sb.String())
+	return rowsSQL(&newSQL, n, strings.Replace(bulkInto, "INSERT INTO", "INSERT OR FAIL INTO", 1)+"VALUES ", "(?,?,?,?,?,?,?,?,?,?,?,?,?)", "")
+}
+
+// rowsSQL is head, then row n times separated by commas, then tail,
+// cached in cache by n: the statements of 1,000 rows are long to build.
+func rowsSQL(cache *sync.Map, n int, head, row, tail string) string {
+	if stmt, ok := cache.Load(n); ok {
+		return stmt.(string)
 	}
+	var sb strings.Builder
+	sb.Grow(len(head) + n*(len(row)+1) + len(tail))
+	sb.WriteString(head)
+	for i := range n {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		sb.WriteString(row)
+	}
+	sb.WriteString(tail)
+	stmt, _ := cache.LoadOrStore(n, sb.String())
 	return stmt.(string)
 }
 
@@ -85,19 +93,7 @@ var sharedSQL sync.Map // int → string
 // numbered one past the highest number so far, so the rows' own values
 // follow ?7.
 func sharedSQLFor(n int) string {
-	stmt, ok := sharedSQL.Load(n)
-	if !ok {
-		var sb strings.Builder
-		sb.WriteString(sharedInto)
-		for i := range n {
-			if i > 0 {
-				sb.WriteByte(',')
-			}
-			sb.WriteString("(?1,?2,?3,?4,?5,?6,?7,?7,?,?,?,?,?)")
-		}
-		stmt, _ = sharedSQL.LoadOrStore(n, sb.String())
-	}
-	return stmt.(string)
+	return rowsSQL(&sharedSQL, n, sharedInto, "(?1,?2,?3,?4,?5,?6,?7,?7,?,?,?,?,?)", "")
 }
 
 // shared reports whether the couplings differ only in what sharedInto
@@ -114,7 +110,8 @@ func shared(cs []syncer.Coupling) bool {
 }
 
 // newArgs are the arguments of insertNew's statement for cs: the shared
-// statement's when same, else newSQLFor's.
+// statement's when same, else newSQLFor's (and upsertValues', whose
+// columns are the same).
 func newArgs(cs []syncer.Coupling, t time.Time, same bool) []any {
 	if same {
 		a := cs[0]
