@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"time"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -72,6 +73,9 @@ func Open(ctx context.Context, dataDir string, log *slog.Logger) (*Store, error)
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	_ = f.Close()
+	if err := enterWAL(ctx, path); err != nil {
+		return nil, fmt.Errorf("store: %s: %w", path, err)
+	}
 
 	write, err := sql.Open("sqlite", dsn(path, false))
 	if err != nil {
@@ -106,6 +110,39 @@ func Open(ctx context.Context, dataDir string, log *slog.Logger) (*Store, error)
 		return nil, fmt.Errorf("store: %s: %w", path, err)
 	}
 	return s, nil
+}
+
+// enterWAL puts the database file in WAL mode, which it then keeps.
+// Switching a file to WAL takes an exclusive lock for which SQLite does
+// not wait (busy_timeout does not apply): processes opening a new data
+// dir at the same moment failed with SQLITE_BUSY in their connections'
+// journal_mode pragma. Once the file is in WAL mode that pragma takes no
+// lock, so the switch is made here, once, retried while another opener
+// holds the lock, for as long as busy_timeout would have waited.
+func enterWAL(ctx context.Context, path string) error {
+	db, err := sql.Open("sqlite", "file:"+path+"?"+url.Values{"_pragma": {"busy_timeout(10000)"}}.Encode())
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for wait := time.Millisecond; ; wait = min(2*wait, 100*time.Millisecond) {
+		var mode string
+		err := db.QueryRowContext(ctx, "PRAGMA journal_mode=WAL").Scan(&mode)
+		switch {
+		case err == nil && mode == "wal":
+			return nil
+		case err == nil:
+			return fmt.Errorf("switch to WAL mode: SQLite kept journal mode %q", mode)
+		case code(err)&0xff != sqlite3.SQLITE_BUSY || time.Now().After(deadline):
+			return fmt.Errorf("switch to WAL mode: %w", err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+	}
 }
 
 // dsn turns on WAL, a busy timeout, foreign keys, BEGIN IMMEDIATE (so a
